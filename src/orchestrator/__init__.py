@@ -1,0 +1,1 @@
+"""Event-sourced multichannel communication orchestrator."""
