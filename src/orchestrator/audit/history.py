@@ -1,0 +1,123 @@
+"""Reading the history back: the notification log in order, and one contact's facts.
+
+Replay never sends and never writes: these functions only read the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from orchestrator.domain import events as ev
+from orchestrator.domain import subjects
+from orchestrator.domain.contact import ContactState, fold
+from orchestrator.domain.events import ERASED
+from orchestrator.domain.stages import StageThresholds
+from orchestrator.store import Store
+
+PAGE = 2000
+
+
+@dataclass(frozen=True)
+class Recorded:
+    position: int
+    event: Any
+
+
+def read_log(store: Store, *, after: int = 0, upto: int | None = None) -> Iterator[Recorded]:
+    """Every recorded event in notification (recording) order, personal fields unsealed
+    where the subject's key still exists."""
+    recorder = store.recorder
+    mapper = store.ledger.mapper
+    while True:
+        page = recorder.select_notifications(after + 1, PAGE, stop=upto)
+        if not page:
+            return
+        _prefetch_keys(store, {n.originator_id for n in page})
+        for notification in page:
+            yield Recorded(notification.id, mapper.to_domain_event(notification))
+        after = page[-1].id
+
+
+def _prefetch_keys(store: Store, streams: set[Any]) -> None:
+    ids = [s if isinstance(s, UUID) else UUID(str(s)) for s in streams]
+    with store.read() as tables:
+        found = tables.load_keys(ids)
+    store.ledger.keys.remember({subject: found.get(subject) for subject in ids})
+
+
+def stream_events(store: Store, stream: UUID) -> list[Any]:
+    return list(store.ledger.events.get(stream))
+
+
+def contact_facts(store: Store, contact: str) -> list[Any]:
+    """The facts about one contact: its own stream, plus the streams of every phone
+    number it has had (inbound SMS, STOP) and every handle tied to it."""
+    own = stream_events(store, subjects.contact_stream(contact))
+    related: set[UUID] = set()
+    for fact in own:
+        if isinstance(fact, ev.ContactDetailsRecorded) and fact.phone not in (None, ERASED):
+            related.add(subjects.phone_stream(fact.phone))
+        if isinstance(fact, ev.IdentityLinked) and fact.handle not in (None, ERASED):
+            related.add(subjects.handle_stream(fact.network, fact.handle))
+    facts = list(own)
+    for stream in sorted(related):
+        facts.extend(stream_events(store, stream))
+    return facts
+
+
+def contact_state(store: Store, contact: str, as_of: datetime | None) -> ContactState | None:
+    facts = contact_facts(store, contact)
+    if not facts:
+        return None
+    return fold(contact, facts, as_of)
+
+
+def contact_view(state: ContactState, as_of: datetime, thresholds: StageThresholds,
+                 journeys: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The contract shape of ``audit contact C --as-of TS --json``."""
+    return {
+        "contact": state.contact,
+        "as_of": as_of.isoformat(),
+        "stage": state.stage(as_of, thresholds),
+        "kind": state.kind if state.known else "unknown",
+        "purchases_in_window": state.purchases_within(thresholds.window, as_of),
+        "consents": [
+            {"channel": c.channel, "purpose": c.purpose,
+             "status": "granted" if c.granted else "withdrawn", "at": c.at,
+             "source": c.source, "evidence": c.evidence, "touchpoint": c.touchpoint}
+            for c in sorted(state.consents.values(), key=lambda c: (c.channel, c.purpose))
+        ],
+        "suppressions": [
+            {"channel": s.channel, "reason": s.reason, "at": s.at, "touchpoint": s.touchpoint}
+            for s in sorted(state.suppressions.values(), key=lambda s: s.channel)
+        ],
+        "identities": [
+            {"network": i.network, "handle": i.handle, "verified_by": i.verified_by,
+             "at": i.at, "touchpoint": i.touchpoint}
+            for i in state.identities
+        ],
+        "details": {"email": state.email, "phone": state.phone, "address": state.address,
+                    "timezone": state.timezone, "locale": state.locale,
+                    "attributes": state.attributes},
+        "erased": state.erased,
+        "journeys": journeys or [],
+    }
+
+
+def event_record(recorded: Recorded) -> dict[str, Any]:
+    """One event as a line of ``audit export --format jsonl``."""
+    event = recorded.event
+    body = {name: value for name, value in vars(event).items()
+            if name not in ("originator_id", "originator_version", "timestamp")}
+    return {
+        "position": recorded.position,
+        "stream": str(event.originator_id),
+        "version": event.originator_version,
+        "type": type(event).__name__,
+        "recorded_at": event.timestamp.isoformat(),
+        **body,
+    }

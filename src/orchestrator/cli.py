@@ -1,0 +1,288 @@
+"""The ``orchestrator`` command line: thin entry points over the application services.
+
+Exit codes (contract): 0 success, 1 a check failed, 2 bad input or usage.
+Global options (``--store``, ``--templates``, ``--json``) are accepted before or after the
+command name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from orchestrator.errors import InvalidInput, OrchestratorError, UsageError
+
+log = logging.getLogger("orchestrator")
+
+
+def _now() -> datetime:
+    """The one wall-clock read of the command line; everything below takes time as input."""
+    return datetime.now(timezone.utc)
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO-8601 timestamp (e.g. 2026-03-01T09:00:00+00:00)") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset; add one, e.g. +00:00")
+    return moment
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors exit 2, as argparse does
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", default=argparse.SUPPRESS,
+                        help="store URL (default: $ORCHESTRATOR_STORE or "
+                             "sqlite:///orchestrator.db)")
+    common.add_argument("--templates", default=argparse.SUPPRESS,
+                        help="templates folder (default: ./templates)")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print data as JSON")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+
+    parser = _Parser(prog="orchestrator", parents=[common],
+                     description="Event-sourced multichannel communication orchestrator.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo = commands.add_parser("demo", parents=[common],
+                               help="synthetic population on the embedded store, and a summary")
+    demo.add_argument("--contacts", type=int, default=10_000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(handler=cmd_demo)
+
+    ingest = commands.add_parser("ingest", parents=[common], help="record touchpoints (JSONL)")
+    ingest.add_argument("file", help="a JSON Lines file, or - for standard input")
+    ingest.add_argument("--skip-invalid", action="store_true",
+                        help="record the valid lines; write the others to FILE.rejected.jsonl")
+    ingest.add_argument("--progress", action="store_true",
+                        help="show progress even when standard error is not a terminal")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    audit = commands.add_parser("audit", parents=[common], help="read-only views of history")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True,
+                                          parser_class=_Parser)
+    contact = audit_commands.add_parser("contact", parents=[common],
+                                        help="a contact's state as it was at a moment")
+    contact.add_argument("contact")
+    contact.add_argument("--as-of", type=_timestamp, default=None,
+                         help="ISO-8601 timestamp with offset (default: now)")
+    contact.set_defaults(handler=cmd_audit_contact)
+    export = audit_commands.add_parser("export", parents=[common],
+                                       help="the full history, one event a line")
+    export.add_argument("--format", choices=["jsonl"], default="jsonl")
+    export.set_defaults(handler=cmd_audit_export)
+    summary = audit_commands.add_parser("summary", parents=[common],
+                                        help="stages, consents and mentions across contacts")
+    summary.add_argument("--as-of", type=_timestamp, default=None)
+    summary.set_defaults(handler=cmd_audit_summary)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else
+                        logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except InvalidInput as invalid:
+        for problem in invalid.problems:
+            print(problem, file=sys.stderr)
+        print(f"orchestrator: {invalid}", file=sys.stderr)
+        return invalid.exit_code
+    except OrchestratorError as error:
+        print(f"orchestrator: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("orchestrator: interrupted; nothing of the unfinished step was kept",
+              file=sys.stderr)
+        return 130
+
+
+def _store(args: argparse.Namespace, *, read_only: bool = False) -> Any:
+    from orchestrator.store import Store
+    try:
+        return Store.open(getattr(args, "store", None), read_only=read_only)
+    except OrchestratorError:
+        raise
+    except Exception as error:  # the driver's own words, minus any secret in the URL
+        from orchestrator.store import redact, resolve_store_url
+        raise UsageError(f"cannot open store {redact(resolve_store_url(getattr(args, 'store', None)))}"
+                         f": {type(error).__name__}: {_first_line(error)}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [""])[0]
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+class _ProgressLine:
+    """Periodic counts on standard error (a terminal, or when asked)."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label = label
+        self.enabled = enabled
+        self.started = time.perf_counter()
+        self.last = 0.0
+
+    def __call__(self, lines: int, recorded: int) -> None:
+        now = time.perf_counter()
+        if not self.enabled or now - self.last < 0.5:
+            return
+        self.last = now
+        rate = lines / max(now - self.started, 1e-9)
+        sys.stderr.write(f"\r{self.label}: {lines:,} lines read, {recorded:,} recorded "
+                         f"({rate:,.0f} lines/s)")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled and self.last:
+            sys.stderr.write("\n")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from orchestrator.ingest.service import ingest_path
+    progress = _ProgressLine("ingest", args.progress or sys.stderr.isatty())
+    with _store(args) as store:
+        try:
+            report = ingest_path(store, args.file, recorded_at=_now(),
+                                 skip_invalid=args.skip_invalid, progress=progress)
+        finally:
+            progress.done()
+    if getattr(args, "json", False):
+        _print_json(report.as_json())
+    else:
+        print(report.summary())
+        for problem in report.problems:
+            print(problem, file=sys.stderr)
+    return 0
+
+
+def cmd_audit_contact(args: argparse.Namespace) -> int:
+    from orchestrator.audit.history import contact_state, contact_view
+    from orchestrator.domain.stages import StageThresholds
+    as_of = args.as_of or _now()
+    with _store(args, read_only=True) as store:
+        state = contact_state(store, args.contact, as_of)
+    if state is None:
+        raise UsageError(f"no history for contact {args.contact!r}")
+    view = contact_view(state, as_of, _thresholds())
+    if getattr(args, "json", False):
+        _print_json(view)
+        return 0
+    print(f"contact {view['contact']} as of {view['as_of']}: stage {view['stage']} "
+          f"(kind {view['kind']}, {view['purchases_in_window']} purchase(s) in window)")
+    for consent in view["consents"]:
+        print(f"  consent {consent['channel']}/{consent['purpose']}: {consent['status']} "
+              f"at {consent['at']} (source {consent['source']}, {consent['touchpoint']})")
+    for suppression in view["suppressions"]:
+        print(f"  suppressed {suppression['channel']}: {suppression['reason']} "
+              f"at {suppression['at']}")
+    for identity in view["identities"]:
+        print(f"  identity {identity['network']} {identity['handle']} "
+              f"verified by {identity['verified_by']} at {identity['at']}")
+    return 0
+
+
+def _thresholds() -> Any:
+    from orchestrator.domain.stages import StageThresholds
+    try:
+        return StageThresholds.from_environment()
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from orchestrator.audit.history import event_record, read_log
+    out = sys.stdout
+    with _store(args, read_only=True) as store:
+        for recorded in read_log(store):
+            out.write(json.dumps(event_record(recorded), ensure_ascii=False, default=str))
+            out.write("\n")
+    return 0
+
+
+def cmd_audit_summary(args: argparse.Namespace) -> int:
+    from orchestrator.audit.summary import population_summary
+    with _store(args, read_only=True) as store:
+        summary = population_summary(store, args.as_of or _now(), _thresholds())
+    if getattr(args, "json", False):
+        _print_json(summary)
+    else:
+        print(render_summary(summary))
+    return 0
+
+
+def render_summary(summary: dict[str, Any]) -> str:
+    lines = [f"{summary['contacts']:,} contacts, {summary['events']:,} events, "
+             f"as of {summary['as_of']}"]
+    for title, key in (("stage", "stages"), ("consent granted", "consents_granted"),
+                       ("suppression", "suppressions"), ("mentions by stance",
+                                                         "mentions_by_stance"),
+                       ("mentions by author kind", "mentions_by_author_kind")):
+        table = summary[key]
+        if not table:
+            continue
+        lines.append(f"\n{title}:")
+        width = max(len(name) for name in table)
+        total = sum(table.values())
+        for name, count in table.items():
+            share = count / total if total else 0
+            lines.append(f"  {name:<{width}}  {count:>7,}  {share:6.1%}  "
+                         f"{'#' * round(share * 40)}")
+    lines.append(f"\nsocial handles not tied to any contact (stage unknown): "
+                 f"{summary['unknown_handles']:,}")
+    return "\n".join(lines)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from orchestrator.audit.summary import population_summary
+    from orchestrator.demo.population import DEMO_NOW, generate
+    from orchestrator.ingest.service import ingest_path
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "population.jsonl")
+        with open(path, "w", encoding="utf-8") as out:
+            count = generate(out, contacts=args.contacts, seed=args.seed)
+        print(f"generated {count:,} touchpoints for {args.contacts:,} synthetic contacts")
+        progress = _ProgressLine("ingest", True)
+        with _store(args) as store:
+            try:
+                report = ingest_path(store, path, recorded_at=_now(), progress=progress)
+            finally:
+                progress.done()
+            print(f"ingested: {report.recorded:,} recorded, {report.duplicates:,} already "
+                  f"recorded ({report.recorded / max(report.seconds, 1e-9):,.0f} touchpoints/s)")
+            summary = population_summary(store, DEMO_NOW, _thresholds())
+    if getattr(args, "json", False):
+        _print_json(summary)
+    else:
+        print()
+        print(render_summary(summary))
+        print(f"\ndone in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

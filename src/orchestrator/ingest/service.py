@@ -1,0 +1,238 @@
+"""``orchestrator ingest``: record touchpoints from JSON Lines, all or nothing.
+
+The whole file is read once, in batches, inside ONE store transaction: each batch is
+validated, checked against the ids already recorded (idempotency) and appended. If any line
+is invalid the transaction is rolled back at the end, so nothing is recorded, and every bad
+line is reported. Memory stays flat whatever the file size: only one batch is held, and
+in-file duplicates are found through the store's own id table, inside the transaction.
+
+Holding one transaction for the whole file also makes concurrent ingests safe: a second
+process waits for the first to commit, then finds its ids already recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+from uuid import UUID
+
+from orchestrator.errors import InvalidInput
+from orchestrator.ingest.touchpoints import Problem, ValidTouchpoint, validate
+from orchestrator.store import Store, WriteUnit
+
+BATCH_SIZE = 1000
+MAX_REMEMBERED_LINES = 100_000  # in-file duplicate ids named by line, up to this many
+
+
+@dataclass
+class IngestReport:
+    source: str
+    lines: int = 0
+    recorded: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    problems: list[str] = field(default_factory=list)
+    rejected_path: str | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        text = (f"{self.source}: {self.lines} line(s), {self.recorded} recorded, "
+                f"{self.duplicates} already recorded")
+        if self.rejected:
+            text += f", {self.rejected} rejected"
+            if self.rejected_path:
+                text += f" (written to {self.rejected_path})"
+        return text
+
+    def as_json(self) -> dict[str, Any]:
+        return {"source": self.source, "lines": self.lines, "recorded": self.recorded,
+                "duplicates": self.duplicates, "rejected": self.rejected,
+                "rejected_path": self.rejected_path, "problems": self.problems}
+
+
+Progress = Callable[[int, int], None]  # (lines read, recorded so far)
+
+
+@dataclass
+class _Line:
+    number: int
+    raw: bytes
+    touchpoint: ValidTouchpoint | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def ingest_path(store: Store, path: str, *, recorded_at: datetime, skip_invalid: bool = False,
+                progress: Progress | None = None) -> IngestReport:
+    """Ingest a file, or standard input when ``path`` is ``-``."""
+    if path == "-":
+        import sys
+        return ingest_stream(store, sys.stdin.buffer, "<stdin>", recorded_at=recorded_at,
+                             skip_invalid=skip_invalid, progress=progress, rejected_path=None)
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the transaction
+    except OSError as error:
+        raise InvalidInput([f"{path}: cannot read: {error.strerror}"]) from None
+    with handle:
+        return ingest_stream(store, handle, path, recorded_at=recorded_at,
+                             skip_invalid=skip_invalid, progress=progress,
+                             rejected_path=f"{_strip_jsonl(path)}.rejected.jsonl")
+
+
+def ingest_stream(store: Store, stream: IO[bytes], source: str, *, recorded_at: datetime,
+                  skip_invalid: bool, progress: Progress | None,
+                  rejected_path: str | None) -> IngestReport:
+    report = IngestReport(source=source)
+    started = time.perf_counter()
+    rejected = _RejectedLines(rejected_path) if skip_invalid else None
+    try:
+        with store.write() as unit:
+            recorder = _BatchRecorder(unit, recorded_at, source, report)
+            for batch in _batches(stream, source, report):
+                recorder.check(batch)
+                bad = [line for line in batch if line.problems]
+                for line in bad:
+                    report.problems.extend(
+                        f"{source}:{line.number}: {p.field}: {p.reason}" for p in line.problems)
+                if bad and rejected is not None:
+                    rejected.write(bad)
+                    report.rejected += len(bad)
+                if skip_invalid or not report.problems:
+                    recorder.record([line for line in batch if line.touchpoint])
+                if progress:
+                    progress(report.lines, report.recorded)
+            if report.lines == 0:
+                raise InvalidInput([f"{source}: empty: no touchpoints to record"])
+            if report.problems and not skip_invalid:
+                raise InvalidInput(report.problems,
+                                   f"{len(report.problems)} problem(s); nothing was recorded")
+    except BaseException:
+        if rejected is not None:
+            rejected.discard()
+        raise
+    if rejected is not None:
+        report.rejected_path = rejected.keep()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _batches(stream: IO[bytes], source: str, report: IngestReport) -> Iterator[list[_Line]]:
+    batch: list[_Line] = []
+    for number, raw in enumerate(stream, start=1):
+        if not raw.strip():
+            continue
+        report.lines += 1
+        line = _Line(number, raw)
+        try:
+            decoded = json.loads(raw)
+        except UnicodeDecodeError:
+            line.problems.append(Problem("line", "not UTF-8 text"))
+        except json.JSONDecodeError as error:
+            line.problems.append(Problem("json", f"invalid JSON: {error.msg} "
+                                                 f"(column {error.colno})"))
+        else:
+            checked = validate(decoded)
+            if isinstance(checked, list):
+                line.problems.extend(checked)
+            else:
+                line.touchpoint = checked
+        batch.append(line)
+        if len(batch) >= BATCH_SIZE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _BatchRecorder:
+    def __init__(self, unit: WriteUnit, recorded_at: datetime, source: str,
+                 report: IngestReport):
+        self.unit = unit
+        self.recorded_at = recorded_at
+        self.source = source
+        self.report = report
+        self.line_of_id: dict[str, tuple[bytes, int]] = {}
+
+    def check(self, batch: list[_Line]) -> None:
+        """Idempotency: a known id with the same content is a duplicate (skipped); with
+        other content it is a problem, never a silent overwrite or a second record."""
+        valid = [line for line in batch if line.touchpoint]
+        recorded = self.unit.tables.touchpoint_digests(list({ln.touchpoint.id for ln in valid}))
+        for line in valid:
+            touchpoint = line.touchpoint
+            earlier = self.line_of_id.get(touchpoint.id)
+            known = recorded.get(touchpoint.id) or (earlier[0] if earlier else None)
+            if known is None:
+                if len(self.line_of_id) < MAX_REMEMBERED_LINES:
+                    self.line_of_id[touchpoint.id] = (touchpoint.digest, line.number)
+                recorded[touchpoint.id] = touchpoint.digest
+                continue
+            if known == touchpoint.digest:
+                self.report.duplicates += 1
+                line.touchpoint = None
+                continue
+            where = f"on line {earlier[1]}" if earlier else "already recorded"
+            line.problems.append(Problem("id", f"{touchpoint.id!r} was used {where} with "
+                                               "different content"))
+            line.touchpoint = None
+
+    def record(self, lines: list[_Line]) -> None:
+        if not lines:
+            return
+        streams = list({line.touchpoint.stream for line in lines})
+        versions: dict[UUID, int] = self.unit.tables.stream_versions(streams)
+        events = []
+        for line in lines:
+            touchpoint = line.touchpoint
+            version = versions.get(touchpoint.stream, 0) + 1
+            versions[touchpoint.stream] = version
+            events.append(touchpoint.event_class(
+                originator_id=touchpoint.stream, originator_version=version,
+                timestamp=self.recorded_at, touchpoint_id=touchpoint.id,
+                at=touchpoint.at.isoformat(), **touchpoint.fields))
+        positions = self.unit.append(events)
+        self.unit.tables.record_touchpoints(
+            (line.touchpoint.id, line.touchpoint.digest, position)
+            for line, position in zip(lines, positions, strict=True))
+        self.report.recorded += len(events)
+
+
+class _RejectedLines:
+    """Rejected lines go to a temporary file, renamed into place only on success."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.temp: IO[bytes] | None = None
+        if path:
+            folder = os.path.dirname(os.path.abspath(path))
+            self.temp = tempfile.NamedTemporaryFile(dir=folder, delete=False,  # noqa: SIM115
+                                                    prefix=".rejected-", suffix=".jsonl")
+
+    def write(self, lines: list[_Line]) -> None:
+        if self.temp:
+            for line in lines:
+                self.temp.write(line.raw if line.raw.endswith(b"\n") else line.raw + b"\n")
+
+    def keep(self) -> str | None:
+        if not self.temp or not self.path:
+            return None
+        self.temp.close()
+        if os.path.getsize(self.temp.name) == 0:
+            os.unlink(self.temp.name)
+            return None
+        os.replace(self.temp.name, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        if self.temp:
+            self.temp.close()
+            os.unlink(self.temp.name)
+
+
+def _strip_jsonl(path: str) -> str:
+    return path[: -len(".jsonl")] if path.endswith(".jsonl") else path

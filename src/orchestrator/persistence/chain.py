@@ -1,0 +1,53 @@
+"""The tamper-evidence chain: one SHA-256 link per stored event, in notification order.
+
+``link(n) = SHA-256(link(n-1) || position || originator id || version || topic || 0x00 || state)``
+
+The links cover the stored bytes (personal fields are already sealed there), so erasing
+a person by destroying a key changes nothing the chain covers and the chain still verifies.
+Links are written in the same transaction as the events they cover, by the recorders in
+``orchestrator.persistence.sqlite`` and ``orchestrator.persistence.postgres``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+from uuid import UUID
+
+GENESIS = bytes(32)
+
+
+class StoredRow(Protocol):
+    originator_id: UUID | str
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+def link(previous: bytes, position: int, originator_id: UUID | str, version: int,
+         topic: str, state: bytes) -> bytes:
+    digest = hashlib.sha256(previous)
+    digest.update(position.to_bytes(8, "big"))
+    digest.update(_id_bytes(originator_id))
+    digest.update(version.to_bytes(8, "big", signed=True))
+    digest.update(topic.encode())
+    digest.update(b"\x00")
+    digest.update(state)
+    return digest.digest()
+
+
+def extend(head: bytes, positions: Sequence[int], rows: Iterable[StoredRow]) -> list[bytes]:
+    """The links for ``rows`` recorded at ``positions``, continuing from ``head``."""
+    links = []
+    for position, row in zip(positions, rows, strict=True):
+        head = link(head, position, row.originator_id, row.originator_version, row.topic,
+                    row.state)
+        links.append(head)
+    return links
+
+
+def _id_bytes(originator_id: UUID | str) -> bytes:
+    if isinstance(originator_id, UUID):
+        return originator_id.bytes
+    return UUID(originator_id).bytes

@@ -1,0 +1,209 @@
+"""The scale path: the eventsourcing library's PostgreSQL recorders, plus the chain.
+
+The library serialises event inserts with an EXCLUSIVE lock on the events table (so
+notification ids commit in order); the chain link is computed under that same lock, in
+the same transaction, so several worker processes can share one store. Triggers make the
+event and chain tables append-only: UPDATE, DELETE and TRUNCATE are refused by the
+database itself (erasure never needs them: it destroys keys, which live elsewhere).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresFactory, PostgresProcessRecorder
+from psycopg.sql import SQL, Identifier
+
+from orchestrator.persistence import chain
+
+APPEND_ONLY_TABLES = ("stored_events", "event_chain", "touchpoints")
+
+
+class ChainedPostgresRecorder(PostgresProcessRecorder):
+    def __init__(self, datastore: Any, **kwargs: Any):
+        super().__init__(datastore, **kwargs)
+        schema = Identifier(self.datastore.schema)
+        self.sql_create_statements.extend(
+            SQL(statement).format(schema=schema) for statement in (
+                "CREATE TABLE IF NOT EXISTS {schema}.event_chain ("
+                "position bigint PRIMARY KEY, link bytea NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS {schema}.subject_keys ("
+                "subject_id uuid PRIMARY KEY, key bytea NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS {schema}.touchpoints ("
+                "id text PRIMARY KEY, digest bytea NOT NULL, position bigint NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS {schema}.checkpoints ("
+                "position bigint PRIMARY KEY, link bytea NOT NULL, created_at text NOT NULL, "
+                "public_key bytea, signature bytea)",
+                "CREATE OR REPLACE FUNCTION {schema}.orchestrator_refuse_change() "
+                "RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "RAISE EXCEPTION 'table % is append-only: % refused', TG_TABLE_NAME, TG_OP; "
+                "END $$",
+            )
+        )
+        for table in APPEND_ONLY_TABLES:
+            self.sql_create_statements.append(
+                SQL("CREATE OR REPLACE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON "
+                    "{schema}.{table} FOR EACH ROW EXECUTE FUNCTION "
+                    "{schema}.orchestrator_refuse_change()").format(
+                    trigger=Identifier(f"{table}_append_only"), schema=schema,
+                    table=Identifier(table)))
+            self.sql_create_statements.append(
+                SQL("CREATE OR REPLACE TRIGGER {trigger} BEFORE TRUNCATE ON "
+                    "{schema}.{table} FOR EACH STATEMENT EXECUTE FUNCTION "
+                    "{schema}.orchestrator_refuse_change()").format(
+                    trigger=Identifier(f"{table}_no_truncate"), schema=schema,
+                    table=Identifier(table)))
+
+    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if positions:
+            tables = PostgresTables(curs, self.datastore.schema)
+            _, head = tables.chain_head()
+            links = chain.extend(head, positions, stored_events)
+            curs.executemany(
+                SQL("INSERT INTO {schema}.event_chain (position, link) VALUES (%s, %s)").format(
+                    schema=Identifier(self.datastore.schema)),
+                list(zip(positions, links, strict=True)),
+            )
+        return positions
+
+
+class Factory(PostgresFactory):
+    """Found by eventsourcing through ``PERSISTENCE_MODULE=orchestrator.persistence.postgres``."""
+
+    application_recorder_class = ChainedPostgresRecorder
+    process_recorder_class = ChainedPostgresRecorder
+
+    def application_recorder(self) -> ChainedPostgresRecorder:  # type: ignore[override]
+        recorder = ChainedPostgresRecorder(datastore=self.datastore)
+        if self.env_create_table():
+            recorder.create_table()
+        return recorder
+
+    process_recorder = application_recorder  # type: ignore[assignment]
+
+
+class PostgresTables:
+    """The store's own tables, read and written through one cursor (one transaction)."""
+
+    def __init__(self, cursor: Any, schema: str):
+        self.c = cursor
+        self.schema = Identifier(schema)
+
+    def _sql(self, text: str) -> Any:
+        return SQL(text).format(schema=self.schema)
+
+    def touchpoint_digests(self, ids: Sequence[str]) -> dict[str, bytes]:
+        if not ids:
+            return {}
+        self.c.execute(self._sql("SELECT id, digest FROM {schema}.touchpoints "
+                                 "WHERE id = ANY(%s)"), (list(ids),))
+        return {row["id"]: bytes(row["digest"]) for row in self.c.fetchall()}
+
+    def record_touchpoints(self, rows: Iterable[tuple[str, bytes, int]]) -> None:
+        self.c.executemany(self._sql("INSERT INTO {schema}.touchpoints (id, digest, position) "
+                                     "VALUES (%s, %s, %s)"), list(rows))
+
+    def stream_versions(self, streams: Sequence[UUID]) -> dict[UUID, int]:
+        if not streams:
+            return {}
+        self.c.execute(self._sql(
+            "SELECT originator_id, MAX(originator_version) AS version "
+            "FROM {schema}.stored_events WHERE originator_id = ANY(%s) GROUP BY originator_id"),
+            (list(streams),))
+        return {row["originator_id"]: row["version"] for row in self.c.fetchall()}
+
+    def load_keys(self, subjects: Iterable[UUID]) -> dict[UUID, bytes]:
+        subjects = list(subjects)
+        if not subjects:
+            return {}
+        self.c.execute(self._sql("SELECT subject_id, key FROM {schema}.subject_keys "
+                                 "WHERE subject_id = ANY(%s)"), (subjects,))
+        return {row["subject_id"]: bytes(row["key"]) for row in self.c.fetchall()}
+
+    def create_keys(self, keys: Mapping[UUID, bytes]) -> None:
+        self.c.executemany(self._sql("INSERT INTO {schema}.subject_keys (subject_id, key) "
+                                     "VALUES (%s, %s) ON CONFLICT DO NOTHING"),
+                           list(keys.items()))
+
+    def delete_keys(self, subjects: Iterable[UUID]) -> int:
+        subjects = list(subjects)
+        if not subjects:
+            return 0
+        self.c.execute(self._sql("DELETE FROM {schema}.subject_keys WHERE subject_id = ANY(%s)"),
+                       (subjects,))
+        return self.c.rowcount
+
+    def chain_links(self, after: int, limit: int) -> list[tuple[int, bytes]]:
+        self.c.execute(self._sql("SELECT position, link FROM {schema}.event_chain "
+                                 "WHERE position > %s ORDER BY position LIMIT %s"),
+                       (after, limit))
+        return [(row["position"], bytes(row["link"])) for row in self.c.fetchall()]
+
+    def chain_head(self) -> tuple[int, bytes]:
+        self.c.execute(self._sql("SELECT position, link FROM {schema}.event_chain "
+                                 "ORDER BY position DESC LIMIT 1"))
+        row = self.c.fetchone()
+        return (row["position"], bytes(row["link"])) if row else (0, chain.GENESIS)
+
+    def chain_link_at(self, position: int) -> bytes | None:
+        self.c.execute(self._sql("SELECT link FROM {schema}.event_chain WHERE position = %s"),
+                       (position,))
+        row = self.c.fetchone()
+        return bytes(row["link"]) if row else None
+
+    def raw_events(self, after: int, limit: int) -> list[tuple[int, UUID, int, str, bytes]]:
+        self.c.execute(self._sql(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.stored_events WHERE notification_id > %s "
+            "ORDER BY notification_id LIMIT %s"), (after, limit))
+        return [(r["notification_id"], r["originator_id"], r["originator_version"], r["topic"],
+                 bytes(r["state"])) for r in self.c.fetchall()]
+
+    def record_checkpoint(self, position: int, link: bytes, created_at: str,
+                          public_key: bytes | None, signature: bytes | None) -> None:
+        self.c.execute(self._sql(
+            "INSERT INTO {schema}.checkpoints VALUES (%s, %s, %s, %s, %s) "
+            "ON CONFLICT (position) DO UPDATE SET link = EXCLUDED.link, "
+            "created_at = EXCLUDED.created_at, public_key = EXCLUDED.public_key, "
+            "signature = EXCLUDED.signature"),
+            (position, link, created_at, public_key, signature))
+
+    def checkpoints(self) -> list[tuple[int, bytes, str, bytes | None, bytes | None]]:
+        self.c.execute(self._sql("SELECT position, link, created_at, public_key, signature "
+                                 "FROM {schema}.checkpoints ORDER BY position"))
+        return [(r["position"], bytes(r["link"]), r["created_at"],
+                 None if r["public_key"] is None else bytes(r["public_key"]),
+                 None if r["signature"] is None else bytes(r["signature"]))
+                for r in self.c.fetchall()]
+
+
+@contextmanager
+def write_transaction(recorder: ChainedPostgresRecorder) -> Iterator[tuple[Any, PostgresTables]]:
+    """One write transaction holding the library's events-table lock from the start, so
+    reads made inside it (versions, known ids, the chain head) stay true until commit."""
+    with recorder.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+        recorder._lock_table(curs)
+        yield curs, PostgresTables(curs, recorder.datastore.schema)
+
+
+@contextmanager
+def read_transaction(recorder: ChainedPostgresRecorder) -> Iterator[PostgresTables]:
+    with recorder.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+        curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield PostgresTables(curs, recorder.datastore.schema)
+
+
+def insert_events(recorder: ChainedPostgresRecorder, cursor: Any,
+                  stored_events: Sequence[StoredEvent]) -> list[int]:
+    recorder._insert_stored_events(cursor, stored_events)
+    return list(recorder._fetch_ids_after_insert_events(cursor, stored_events) or [])
+
+
+def after_erasure(recorder: ChainedPostgresRecorder) -> None:
+    """Nothing to flush: PostgreSQL reclaims deleted key rows with VACUUM (see docs)."""

@@ -1,0 +1,262 @@
+"""The embedded store: the eventsourcing library's SQLite recorders, plus the chain.
+
+Set up once here: WAL journal, ``synchronous=FULL`` (a committed touchpoint survives a
+power cut), a busy timeout so writers queue instead of failing, and ``secure_delete`` so a
+destroyed key is overwritten on disk rather than left in a free page.
+
+Besides the library's ``stored_events`` table the store holds:
+- ``event_chain``: one tamper-evidence link per event, written in the same transaction;
+- ``subject_keys``: per-subject keys for crypto-shredding, apart from the events;
+- ``touchpoints``: producer ids already recorded (idempotency) with a content digest;
+- ``checkpoints``: signed heads of the chain.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import (
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteFactory,
+    SQLiteProcessRecorder,
+)
+from eventsourcing.utils import Environment, EnvType
+
+from orchestrator.persistence import chain
+
+BUSY_TIMEOUT_SECONDS = 300
+READ_ONLY = "ORCHESTRATOR_READ_ONLY"
+
+EXTRA_TABLES = (
+    "CREATE TABLE IF NOT EXISTS event_chain ("
+    "position INTEGER PRIMARY KEY, link BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS subject_keys ("
+    "subject_id TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS touchpoints ("
+    "id TEXT PRIMARY KEY, digest BLOB NOT NULL, position INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS checkpoints ("
+    "position INTEGER PRIMARY KEY, link BLOB NOT NULL, created_at TEXT NOT NULL, "
+    "public_key BLOB, signature BLOB)",
+)
+
+
+class LedgerConnectionPool(SQLiteConnectionPool):
+    def __init__(self, *, read_only: bool, **kwargs: Any):
+        self.read_only = read_only
+        super().__init__(**kwargs)
+
+    def _create_connection(self) -> SQLiteConnection:
+        if self.read_only:
+            return self._create_read_only_connection()
+        connection = super()._create_connection()
+        raw = connection._sqlite_conn
+        raw.execute("PRAGMA synchronous=FULL")
+        raw.execute("PRAGMA secure_delete=ON")
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+        return connection
+
+    def _create_read_only_connection(self) -> SQLiteConnection:
+        # An auditor's connection: the file is opened with mode=ro, so no statement
+        # issued through it can change the store, whatever the code above it does.
+        raw = sqlite3.connect(
+            f"file:{self.db_name}?mode=ro", uri=True, check_same_thread=False,
+            isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS,
+        )
+        raw.row_factory = sqlite3.Row
+        raw.execute("PRAGMA query_only=ON")
+        return SQLiteConnection(sqlite_conn=raw, max_age=self.max_age)
+
+
+class LedgerDatastore(SQLiteDatastore):
+    def __init__(self, db_name: str, *, read_only: bool = False):
+        super().__init__(db_name, lock_timeout=BUSY_TIMEOUT_SECONDS)
+        self.pool.close()
+        self.pool = LedgerConnectionPool(
+            read_only=read_only, db_name=db_name, lock_timeout=BUSY_TIMEOUT_SECONDS,
+        )
+        self.read_only = read_only
+
+
+class ChainedSQLiteRecorder(SQLiteProcessRecorder):
+    """The library's recorder; every insert also extends the chain, in the same
+    transaction. SQLite has one writer at a time, so the head read here is the head."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *EXTRA_TABLES]
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> Sequence[int] | None:
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        if positions:
+            head = _chain_head(c)
+            links = chain.extend(head, positions, stored_events)
+            c.executemany("INSERT INTO event_chain (position, link) VALUES (?, ?)",
+                          list(zip(positions, links, strict=True)))
+        return positions
+
+
+def _chain_head(c: SQLiteCursor) -> bytes:
+    c.execute("SELECT link FROM event_chain ORDER BY position DESC LIMIT 1")
+    row = c.fetchone()
+    return bytes(row[0]) if row else chain.GENESIS
+
+
+class Factory(SQLiteFactory):
+    """Found by eventsourcing through ``PERSISTENCE_MODULE=orchestrator.persistence.sqlite``."""
+
+    application_recorder_class = ChainedSQLiteRecorder
+    process_recorder_class = ChainedSQLiteRecorder
+
+    def __init__(self, env: Environment | EnvType | None):
+        super().__init__(env)
+        self.datastore.close()
+        read_only = (self.env.get(READ_ONLY) or "") == "1"
+        self.datastore = LedgerDatastore(self.env.get(self.SQLITE_DBNAME), read_only=read_only)
+
+    def env_create_table(self) -> bool:
+        return not self.datastore.read_only and super().env_create_table()
+
+    def application_recorder(self) -> ChainedSQLiteRecorder:  # type: ignore[override]
+        recorder = ChainedSQLiteRecorder(datastore=self.datastore)
+        if self.env_create_table():
+            recorder.create_table()
+        return recorder
+
+    process_recorder = application_recorder  # type: ignore[assignment]
+
+
+class SQLiteTables:
+    """The store's own tables, read and written through one cursor (one transaction)."""
+
+    placeholder = "?"
+
+    def __init__(self, cursor: SQLiteCursor):
+        self.c = cursor
+
+    def _in(self, values: Sequence[Any]) -> str:
+        return ",".join("?" * len(values))
+
+    def touchpoint_digests(self, ids: Sequence[str]) -> dict[str, bytes]:
+        if not ids:
+            return {}
+        self.c.execute(f"SELECT id, digest FROM touchpoints WHERE id IN ({self._in(ids)})",
+                       list(ids))
+        return {row[0]: bytes(row[1]) for row in self.c.fetchall()}
+
+    def record_touchpoints(self, rows: Iterable[tuple[str, bytes, int]]) -> None:
+        self.c.executemany("INSERT INTO touchpoints (id, digest, position) VALUES (?, ?, ?)",
+                           list(rows))
+
+    def stream_versions(self, streams: Sequence[UUID]) -> dict[UUID, int]:
+        if not streams:
+            return {}
+        self.c.execute(
+            "SELECT originator_id, MAX(originator_version) FROM stored_events "
+            f"WHERE originator_id IN ({self._in(streams)}) GROUP BY originator_id",
+            [s.hex for s in streams],
+        )
+        return {UUID(row[0]): row[1] for row in self.c.fetchall()}
+
+    def load_keys(self, subjects: Iterable[UUID]) -> dict[UUID, bytes]:
+        hexes = [s.hex for s in subjects]
+        if not hexes:
+            return {}
+        self.c.execute(
+            f"SELECT subject_id, key FROM subject_keys WHERE subject_id IN ({self._in(hexes)})",
+            hexes,
+        )
+        return {UUID(row[0]): bytes(row[1]) for row in self.c.fetchall()}
+
+    def create_keys(self, keys: Mapping[UUID, bytes]) -> None:
+        self.c.executemany("INSERT INTO subject_keys (subject_id, key) VALUES (?, ?)",
+                           [(s.hex, k) for s, k in keys.items()])
+
+    def delete_keys(self, subjects: Iterable[UUID]) -> int:
+        hexes = [s.hex for s in subjects]
+        if not hexes:
+            return 0
+        self.c.execute(f"DELETE FROM subject_keys WHERE subject_id IN ({self._in(hexes)})",
+                       hexes)
+        return self.c.sqlite_cursor.rowcount
+
+    def chain_links(self, after: int, limit: int) -> list[tuple[int, bytes]]:
+        self.c.execute("SELECT position, link FROM event_chain WHERE position > ? "
+                       "ORDER BY position LIMIT ?", (after, limit))
+        return [(row[0], bytes(row[1])) for row in self.c.fetchall()]
+
+    def chain_head(self) -> tuple[int, bytes]:
+        self.c.execute("SELECT position, link FROM event_chain ORDER BY position DESC LIMIT 1")
+        row = self.c.fetchone()
+        return (row[0], bytes(row[1])) if row else (0, chain.GENESIS)
+
+    def chain_link_at(self, position: int) -> bytes | None:
+        self.c.execute("SELECT link FROM event_chain WHERE position = ?", (position,))
+        row = self.c.fetchone()
+        return bytes(row[0]) if row else None
+
+    def raw_events(self, after: int, limit: int) -> list[tuple[int, UUID, int, str, bytes]]:
+        self.c.execute("SELECT rowid, originator_id, originator_version, topic, state "
+                       "FROM stored_events WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                       (after, limit))
+        return [(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in self.c.fetchall()]
+
+    def record_checkpoint(self, position: int, link: bytes, created_at: str,
+                          public_key: bytes | None, signature: bytes | None) -> None:
+        self.c.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?)",
+                       (position, link, created_at, public_key, signature))
+
+    def checkpoints(self) -> list[tuple[int, bytes, str, bytes | None, bytes | None]]:
+        self.c.execute("SELECT position, link, created_at, public_key, signature "
+                       "FROM checkpoints ORDER BY position")
+        return [(r[0], bytes(r[1]), r[2], _opt_bytes(r[3]), _opt_bytes(r[4]))
+                for r in self.c.fetchall()]
+
+
+def _opt_bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+@contextmanager
+def write_transaction(recorder: ChainedSQLiteRecorder) -> Iterator[tuple[Any, SQLiteTables]]:
+    """One write transaction, taken with BEGIN IMMEDIATE so that the writer lock is held
+    from the start: reads made inside it (versions, known ids) stay true until commit."""
+    datastore = recorder.datastore
+    with datastore.get_connection(commit=True) as connection:
+        cursor = connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            yield cursor, SQLiteTables(cursor)
+        except BaseException:
+            connection.rollback()
+            raise
+        else:
+            connection.commit()
+        finally:
+            cursor.sqlite_cursor.close()
+
+
+@contextmanager
+def read_transaction(recorder: ChainedSQLiteRecorder) -> Iterator[SQLiteTables]:
+    """A consistent snapshot for reading (one transaction)."""
+    with recorder.datastore.transaction(commit=False) as cursor:
+        yield SQLiteTables(cursor)
+
+
+def insert_events(recorder: ChainedSQLiteRecorder, cursor: Any,
+                  stored_events: Sequence[StoredEvent]) -> list[int]:
+    return list(recorder._insert_events(cursor, stored_events) or [])
+
+
+def after_erasure(recorder: ChainedSQLiteRecorder) -> None:
+    """Push the WAL back into the main file and empty it, so no page that held a destroyed
+    key survives in the log."""
+    with recorder.datastore.get_connection(commit=True) as connection:
+        connection._sqlite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
