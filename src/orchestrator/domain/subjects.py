@@ -5,11 +5,13 @@ A stream is also a *subject* for crypto-shredding: it has its own key.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 NAMESPACE = UUID("5b0e3c1e-0f6f-4d1c-9a53-8f2f2f0c0b7a")
 
 
+@lru_cache(maxsize=65_536)
 def contact_stream(contact: str) -> UUID:
     return uuid5(NAMESPACE, f"contact:{contact}")
 
@@ -19,10 +21,12 @@ def handle_key(network: str, handle: str) -> str:
     return f"{network.strip().lower()}:{handle.strip().lstrip('@').lower()}"
 
 
+@lru_cache(maxsize=65_536)
 def handle_stream(network: str, handle: str) -> UUID:
     return uuid5(NAMESPACE, f"handle:{handle_key(network, handle)}")
 
 
+@lru_cache(maxsize=65_536)
 def phone_stream(phone: str) -> UUID:
     return uuid5(NAMESPACE, f"phone:{phone}")
 
