@@ -58,6 +58,17 @@ class ChainedPostgresRecorder(PostgresProcessRecorder):
                     trigger=Identifier(f"{table}_no_truncate"), schema=schema,
                     table=Identifier(table)))
 
+    def create_table(self) -> None:
+        # Two processes opening a fresh store at once would race on CREATE TYPE (which
+        # has no IF NOT EXISTS); a session advisory lock makes set-up one at a time.
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (self.datastore.schema,))
+            try:
+                super().create_table()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))",
+                             (self.datastore.schema,))
+
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
