@@ -16,6 +16,7 @@ method; ``tests/replay/`` holds a recorded history that must keep loading.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from eventsourcing.domain import DomainEvent
@@ -89,10 +90,20 @@ class ConsentWithdrawn(TouchpointRecorded):
 
 
 class PurchaseRecorded(TouchpointRecorded):
+    """v2: ``amount`` is exact decimal text (v1 stored a JSON number, which rounds money)
+    and ``sku`` was added."""
+
+    class_version = 2
+
     contact: str
-    amount: str  # a decimal, kept as text so no float ever rounds money
+    amount: str
     currency: str
     sku: str | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["amount"] = str(Decimal(repr(state["amount"])))
+        state.setdefault("sku", None)
 
 
 # --- public social ------------------------------------------------------------------------
