@@ -168,10 +168,8 @@ class Store:
             with self.backend.write_transaction(self.recorder) as (cursor, tables):
                 unit = WriteUnit(self, cursor, tables)
                 yield unit
-        except BaseException:
-            self.ledger.keys.rolled_back()
-            raise
-        self.ledger.keys.committed()
+        finally:
+            self.ledger.keys.drop_staged()
 
     @contextmanager
     def read(self) -> Iterator[Any]:
@@ -193,7 +191,12 @@ class WriteUnit:
     def append(self, events: Sequence[Any]) -> list[int]:
         self._stage_keys(events)
         mapper = self.store.ledger.mapper
-        stored = [mapper.to_stored_event(event) for event in events]
+        try:
+            stored = [mapper.to_stored_event(event) for event in events]
+        finally:
+            # Keys made in this transaction are used for this batch only: a later batch
+            # reads them back through the same transaction, so memory stays flat.
+            self.store.ledger.keys.drop_staged()
         return self.store.backend.insert_events(self.store.recorder, self.cursor, stored)
 
     def _stage_keys(self, events: Sequence[Any]) -> None:

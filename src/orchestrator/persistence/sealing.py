@@ -41,8 +41,8 @@ class MissingKeyError(LookupError):
 
 
 class KeyRing:
-    """Subject keys with a bounded cache. Keys are only cached once they are known to be
-    stored, so a rolled-back transaction can never leave a key in use that was not kept."""
+    """Subject keys with a bounded cache. Keys staged by a write transaction are never
+    cached: if it rolled back, a cached key would seal data with a key nobody kept."""
 
     def __init__(self, table: KeyTable | None, cache_size: int = 50_000):
         self.table = table
@@ -62,14 +62,7 @@ class KeyRing:
         for subject, key in keys.items():
             self._pending[subject] = AESGCM(key)
 
-    def committed(self) -> None:
-        for subject, cipher in self._pending.items():
-            self._ciphers[subject] = cipher
-        self._pending.clear()
-        while len(self._ciphers) > self.cache_size:
-            self._ciphers.popitem(last=False)
-
-    def rolled_back(self) -> None:
+    def drop_staged(self) -> None:
         self._pending.clear()
 
     def forget(self, subjects: Iterable[UUID]) -> None:

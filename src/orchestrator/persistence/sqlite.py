@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import (
     SQLiteConnection,
     SQLiteConnectionPool,
@@ -92,15 +92,44 @@ class ChainedSQLiteRecorder(SQLiteProcessRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *EXTRA_TABLES]
 
+    def create_table(self) -> None:
+        # Two processes opening a fresh file at once both try to write the library's
+        # tracking-migration row; the loser finds the tables made and simply goes on.
+        try:
+            super().create_table()
+        except IntegrityError:
+            self.tracking_table_exists = True
+            self.tracking_migration_previous = self.tracking_migration_current = 1
+
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
-        positions = super()._insert_events(c, stored_events, **kwargs)
+        tracking = kwargs.get("tracking")
+        if tracking is not None:
+            self._insert_tracking(c, tracking)
+        positions = self._insert_rows(c, stored_events)
         if positions:
             head = _chain_head(c)
             links = chain.extend(head, positions, stored_events)
             c.executemany("INSERT INTO event_chain (position, link) VALUES (?, ?)",
                           list(zip(positions, links, strict=True)))
         return positions
+
+    def _insert_rows(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """One executemany instead of the library's row-by-row inserts. The rowids are
+        known without asking for each: the writer lock is held, and SQLite gives a new row
+        max(rowid) + 1, so a batch takes the next consecutive positions (checked below)."""
+        if not stored_events:
+            return []
+        c.execute(self.select_max_notification_id_statement)
+        first = (c.fetchone()[0] or 0) + 1
+        c.executemany(self.insert_events_statement, [
+            (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+             s.originator_version, s.topic, s.state) for s in stored_events])
+        last = first + len(stored_events) - 1
+        c.execute(self.select_max_notification_id_statement)
+        if c.fetchone()[0] != last:
+            raise IntegrityError("event positions were not consecutive; write refused")
+        return list(range(first, last + 1))
 
 
 def _chain_head(c: SQLiteCursor) -> bytes:

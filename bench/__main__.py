@@ -1,0 +1,159 @@
+"""``make bench``: throughput and memory, each next to a reference measured in the same run.
+
+Targets are checked here, never in unit tests. Sizes can be lowered for a quick look:
+``BENCH_TOUCHPOINTS=20000 BENCH_BIG=100000 make bench``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+N = int(os.environ.get("BENCH_TOUCHPOINTS", "100000"))
+BIG = int(os.environ.get("BENCH_BIG", "1000000"))
+RECORDED_AT = datetime(2026, 11, 24, tzinfo=timezone.utc)
+
+
+def write_touchpoints(path: Path, count: int) -> None:
+    """Touchpoints shaped like the demo's mix: contacts, purchases, consents, mentions."""
+    with path.open("w") as out:
+        for i in range(count):
+            contact = f"C{i // 4:07d}"
+            at = f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T10:{i % 60:02d}:00+00:00"
+            kind = i % 4
+            if kind == 0:
+                line = {"id": f"b{i}", "type": "contact.upserted", "at": at, "contact": contact,
+                        "kind": "customer", "email": f"p{i}@example.com",
+                        "phone": f"+44770{i:07d}", "timezone": "Europe/London"}
+            elif kind == 1:
+                line = {"id": f"b{i}", "type": "purchase.recorded", "at": at,
+                        "contact": contact, "amount": 12.5, "currency": "GBP", "sku": "SKU-1"}
+            elif kind == 2:
+                line = {"id": f"b{i}", "type": "consent.granted", "at": at, "contact": contact,
+                        "channel": "email", "purpose": "marketing", "source": "web_form"}
+            else:
+                line = {"id": f"b{i}", "type": "social.mention", "at": at,
+                        "network": "mastodon", "handle": f"@h{i}", "text": "Great service!",
+                        "stance": "positive"}
+            out.write(json.dumps(line) + "\n")
+
+
+def bench_ingest(folder: Path, source: Path) -> float:
+    from orchestrator.ingest.service import ingest_path
+    from orchestrator.store import Store
+    with Store.open(f"sqlite:///{folder / 'ingest.db'}") as store:
+        started = time.perf_counter()
+        report = ingest_path(store, str(source), recorded_at=RECORDED_AT)
+        elapsed = time.perf_counter() - started
+    assert report.recorded == N, report.summary()
+    return N / elapsed
+
+
+def bench_raw_sqlite(folder: Path, source: Path) -> float:
+    """Reference 1: the same lines parsed, then one executemany into a plain table."""
+    rows = []
+    with source.open("rb") as lines:
+        for line in lines:
+            obj = json.loads(line)
+            rows.append((obj["id"], obj["type"], obj["at"], line))
+    db = sqlite3.connect(folder / "raw.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE t (id TEXT PRIMARY KEY, type TEXT, at TEXT, body BLOB)")
+    started = time.perf_counter()
+    db.execute("BEGIN")
+    db.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
+    db.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    db.close()
+    return N / elapsed
+
+
+def bench_library_save(folder: Path) -> float:
+    """Reference 2: the library's own batched Application.save of as many events, with
+    payloads of the same shape, on its stock SQLite module."""
+    from eventsourcing.application import Application
+    from eventsourcing.domain import Aggregate, event
+
+    class Contact(Aggregate):
+        @event("Registered")
+        def __init__(self, contact: str, kind: str, email: str, phone: str, timezone: str,
+                     at: str, touchpoint_id: str):
+            pass
+
+    app = Application(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                           "SQLITE_DBNAME": str(folder / "library.db")})
+    started = time.perf_counter()
+    for start in range(0, N, 1000):
+        app.save(*[Contact(contact=f"C{i}", kind="customer", email=f"p{i}@example.com",
+                           phone=f"+44770{i:07d}", timezone="Europe/London",
+                           at="2026-01-01T10:00:00+00:00", touchpoint_id=f"b{i}")
+                   for i in range(start, min(start + 1000, N))])
+    elapsed = time.perf_counter() - started
+    app.close()
+    return N / elapsed
+
+
+def peak_memory_of_ingest(folder: Path, lines: int) -> tuple[float, float]:
+    """Peak RSS (MiB) of a fresh `orchestrator ingest` process, and its rate."""
+    source = folder / f"mem-{lines}.jsonl"
+    write_touchpoints(source, lines)
+    store = f"sqlite:///{folder / f'mem-{lines}.db'}"
+    code = ("import resource, subprocess, sys, time\n"
+            "from orchestrator.cli import main\n"
+            "t = time.perf_counter()\n"
+            f"rc = main(['--store', {store!r}, 'ingest', {str(source)!r}])\n"
+            "dt = time.perf_counter() - t\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, dt, rc)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    rss_kib, seconds, rc = done.stdout.strip().splitlines()[-1].split()
+    assert rc == "0", done.stderr
+    return int(rss_kib) / 1024, lines / float(seconds)
+
+
+def row(name: str, value: str, reference: str, ratio: str, target: str, ok: bool | None) -> str:
+    verdict = "" if ok is None else ("met" if ok else "MISSED")
+    return f"| {name} | {value} | {reference} | {ratio} | {target} | {verdict} |"
+
+
+def main() -> int:
+    print(f"# orchestrator bench ({os.cpu_count()} cores, Python {sys.version.split()[0]})\n")
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        source = folder / "touchpoints.jsonl"
+        write_touchpoints(source, N)
+        print(f"ingest of {N:,} touchpoints on the embedded store ...", file=sys.stderr)
+        ours = bench_ingest(folder, source)
+        raw = bench_raw_sqlite(folder, source)
+        library = bench_library_save(folder)
+        results.append(row("ingest touchpoints/s", f"{ours:,.0f}", f"raw sqlite3 executemany "
+                           f"{raw:,.0f}/s", f"{ours / raw:.2f}", ">= 0.15", ours / raw >= 0.15))
+        results.append(row("ingest touchpoints/s", f"{ours:,.0f}", f"library batched save "
+                           f"{library:,.0f}/s", f"{ours / library:.2f}", ">= 0.70",
+                           ours / library >= 0.70))
+        print(f"peak memory: {N:,} vs {BIG:,} lines ...", file=sys.stderr)
+        small_rss, _ = peak_memory_of_ingest(folder, N)
+        big_rss, big_rate = peak_memory_of_ingest(folder, BIG)
+        results.append(row(f"peak RSS, ingest {BIG:,} lines", f"{big_rss:,.0f} MiB",
+                           f"{N:,} lines: {small_rss:,.0f} MiB", f"{big_rss / small_rss:.2f}",
+                           "<= 1.25 (flat)", big_rss / small_rss <= 1.25))
+        results.append(row(f"ingest {BIG:,} lines, touchpoints/s", f"{big_rate:,.0f}", "-", "-",
+                           "-", None))
+    print("| measure | ours | reference (same run) | ratio | target | verdict |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
