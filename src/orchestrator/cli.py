@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.errors import InvalidInput, OrchestratorError, UsageError
@@ -25,7 +25,7 @@ log = logging.getLogger("orchestrator")
 
 def _now() -> datetime:
     """The one wall-clock read of the command line; everything below takes time as input."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _timestamp(text: str) -> datetime:
@@ -86,11 +86,43 @@ def build_parser() -> argparse.ArgumentParser:
     export = audit_commands.add_parser("export", parents=[common],
                                        help="the full history, one event a line")
     export.add_argument("--format", choices=["jsonl"], default="jsonl")
+    export.add_argument("--from", dest="from_", type=_timestamp, default=None,
+                        help="only events whose business time is at or after this")
+    export.add_argument("--to", type=_timestamp, default=None,
+                        help="only events whose business time is at or before this")
+    export.add_argument("--contact", default=None,
+                        help="only the events about this contact (its phones and handles too)")
+    export.add_argument("--bundle", metavar="DIR", default=None,
+                        help="write events.jsonl, checkpoint.json and verification.json "
+                             "into DIR instead of printing")
     export.set_defaults(handler=cmd_audit_export)
+    verify = audit_commands.add_parser("verify", parents=[common],
+                                       help="check the tamper-evidence chain (exit 1 if broken)")
+    verify.add_argument("--checkpoint", action="append", default=[], metavar="FILE",
+                        help="a checkpoint kept outside the store (repeatable)")
+    verify.add_argument("--public-key", default=None,
+                        help="base64 Ed25519 public key that must have signed the checkpoints "
+                             "(default: $ORCHESTRATOR_CHECKPOINT_PUBLIC_KEY)")
+    verify.set_defaults(handler=cmd_audit_verify)
+    checkpoint = audit_commands.add_parser("checkpoint", parents=[common],
+                                           help="export the latest signed checkpoint")
+    checkpoint.add_argument("--out", required=True, metavar="FILE")
+    checkpoint.set_defaults(handler=cmd_audit_checkpoint)
+    keygen = audit_commands.add_parser("keygen", parents=[common],
+                                       help="print a new Ed25519 key pair for checkpoints")
+    keygen.set_defaults(handler=cmd_audit_keygen)
     summary = audit_commands.add_parser("summary", parents=[common],
                                         help="stages, consents and mentions across contacts")
     summary.add_argument("--as-of", type=_timestamp, default=None)
     summary.set_defaults(handler=cmd_audit_summary)
+
+    forget = commands.add_parser("forget", parents=[common],
+                                 help="erase a contact's personal data (crypto-shredding)")
+    forget.add_argument("contact")
+    forget.add_argument("--by", default=None,
+                        help="who asked for the erasure (default: $ORCHESTRATOR_ACTOR or $USER)")
+    forget.add_argument("--reference", default=None, help="the request's reference")
+    forget.set_defaults(handler=cmd_forget)
     return parser
 
 
@@ -110,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OrchestratorError as error:
         print(f"orchestrator: {error}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("orchestrator: interrupted; nothing of the unfinished step was kept",
               file=sys.stderr)
@@ -124,8 +160,9 @@ def _store(args: argparse.Namespace, *, read_only: bool = False) -> Any:
         raise
     except Exception as error:  # the driver's own words, minus any secret in the URL
         from orchestrator.store import redact, resolve_store_url
-        raise UsageError(f"cannot open store {redact(resolve_store_url(getattr(args, 'store', None)))}"
-                         f": {type(error).__name__}: {_first_line(error)}") from None
+        url = redact(resolve_store_url(getattr(args, "store", None)))
+        raise UsageError(f"cannot open store {url}: {type(error).__name__}: "
+                         f"{_first_line(error)}") from None
 
 
 def _first_line(error: BaseException) -> str:
@@ -164,12 +201,15 @@ class _ProgressLine:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from orchestrator.ingest.service import ingest_path
     progress = _ProgressLine("ingest", args.progress or sys.stderr.isatty())
+    from orchestrator.audit.checkpoints import record_checkpoint
     with _store(args) as store:
         try:
             report = ingest_path(store, args.file, recorded_at=_now(),
                                  skip_invalid=args.skip_invalid, progress=progress)
         finally:
             progress.done()
+        if report.recorded:
+            record_checkpoint(store, _now())
     if getattr(args, "json", False):
         _print_json(report.as_json())
     else:
@@ -181,7 +221,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_audit_contact(args: argparse.Namespace) -> int:
     from orchestrator.audit.history import contact_state, contact_view
-    from orchestrator.domain.stages import StageThresholds
     as_of = args.as_of or _now()
     with _store(args, read_only=True) as store:
         state = contact_state(store, args.contact, as_of)
@@ -214,12 +253,76 @@ def _thresholds() -> Any:
 
 
 def cmd_audit_export(args: argparse.Namespace) -> int:
-    from orchestrator.audit.history import event_record, read_log
-    out = sys.stdout
+    from orchestrator.audit.export import ExportFilter, export_events, write_bundle
+    selection = ExportFilter(start=args.from_, end=args.to, contact=args.contact)
     with _store(args, read_only=True) as store:
-        for recorded in read_log(store):
-            out.write(json.dumps(event_record(recorded), ensure_ascii=False, default=str))
-            out.write("\n")
+        if args.bundle:
+            bundle = write_bundle(store, args.bundle, selection, now=_now())
+            print(f"bundle written to {bundle.folder}: {bundle.events:,} events, chain "
+                  f"{'intact' if bundle.intact else 'BROKEN'}")
+            return 0 if bundle.intact else 1
+        export_events(store, selection, sys.stdout)
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from orchestrator.audit.checkpoints import public_key_from, read_checkpoint_file
+    from orchestrator.audit.verify import verify
+    checkpoints = [read_checkpoint_file(path) for path in args.checkpoint]
+    public_key = public_key_from(args.public_key)
+    started = time.perf_counter()
+    with _store(args, read_only=True) as store:
+        result = verify(store, checkpoints, public_key)
+    seconds = time.perf_counter() - started
+    if getattr(args, "json", False):
+        _print_json(result.as_json())
+    elif result.intact:
+        print(f"intact: {result.events:,} events up to position {result.last_position}, "
+              f"{result.checkpoints_checked} checkpoint(s), {result.signatures_checked} "
+              f"signature(s) verified ({seconds:.2f} s)")
+        for note in result.notes:
+            print(f"note: {note}")
+    else:
+        print(f"BROKEN at position {result.broken_at}: {result.problem}")
+    return 0 if result.intact else 1
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    from orchestrator.audit.checkpoints import current_checkpoint, write_checkpoint_file
+    with _store(args, read_only=True) as store:
+        checkpoint = current_checkpoint(store, _now())
+    if checkpoint is None:
+        raise UsageError("the store is empty: nothing to checkpoint")
+    write_checkpoint_file(args.out, checkpoint)
+    signed = "signed" if checkpoint.signature else "UNSIGNED (set ORCHESTRATOR_SIGNING_KEY)"
+    print(f"checkpoint at position {checkpoint.position} ({signed}) written to {args.out}")
+    return 0
+
+
+def cmd_audit_keygen(args: argparse.Namespace) -> int:
+    from orchestrator.audit.checkpoints import PUBLIC_KEY_ENV, SIGNING_KEY_ENV, new_key_pair
+    private, public = new_key_pair()
+    print(f"# keep the first line secret (the writers' environment); give the second to "
+          f"auditors\n{SIGNING_KEY_ENV}={private}\n{PUBLIC_KEY_ENV}={public}")
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from orchestrator.audit.checkpoints import record_checkpoint
+    from orchestrator.audit.erasure import forget
+    actor = args.by or os.environ.get("ORCHESTRATOR_ACTOR") or os.environ.get("USER") or "unknown"
+    now = _now()
+    with _store(args) as store:
+        erasure = forget(store, args.contact, now=now, requested_by=actor,
+                         request_reference=args.reference)
+        record_checkpoint(store, now)
+    if getattr(args, "json", False):
+        _print_json({"contact": erasure.contact, "keys_destroyed": erasure.keys_destroyed,
+                     "subjects": [str(s) for s in erasure.subjects],
+                     "position": erasure.position})
+    else:
+        print(f"forgot {erasure.contact}: {erasure.keys_destroyed} key(s) destroyed; "
+              f"erasure recorded at position {erasure.position}")
     return 0
 
 
@@ -257,6 +360,7 @@ def render_summary(summary: dict[str, Any]) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from orchestrator.audit.checkpoints import record_checkpoint
     from orchestrator.audit.summary import population_summary
     from orchestrator.demo.population import DEMO_NOW, generate
     from orchestrator.ingest.service import ingest_path
@@ -272,6 +376,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 report = ingest_path(store, path, recorded_at=_now(), progress=progress)
             finally:
                 progress.done()
+            record_checkpoint(store, _now())
             print(f"ingested: {report.recorded:,} recorded, {report.duplicates:,} already "
                   f"recorded ({report.recorded / max(report.seconds, 1e-9):,.0f} touchpoints/s)")
             summary = population_summary(store, DEMO_NOW, _thresholds())

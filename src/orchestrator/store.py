@@ -88,6 +88,9 @@ class StoreLocation:
         }
         if self.pg_schema:
             env["POSTGRES_SCHEMA"] = self.pg_schema
+        if read_only:
+            env["CREATE_TABLE"] = "no"
+            env[pg_backend.READ_ONLY] = "1"
         return env
 
 

@@ -66,11 +66,12 @@ def test_every_event_is_chained_in_notification_order(store):
         rows = tables.raw_events(0, 100)
         links = tables.chain_links(0, 100)
 
-    head = chain.GENESIS
+    head, previous = chain.GENESIS, 0
     expected = []
     for position, stream, version, topic, state in rows:
         head = chain.link(head, position, stream, version, topic, state)
-        expected.append((position, head))
+        expected.append((position, previous, head))
+        previous = position
     assert links == expected
 
 
@@ -84,7 +85,7 @@ def test_the_librarys_own_save_path_is_chained_too(store):
     store.ledger.save(Note(text="a"), Note(text="b"))
 
     with store.read() as tables:
-        assert [p for p, _ in tables.chain_links(0, 10)] == [
+        assert [p for p, _, _ in tables.chain_links(0, 10)] == [
             p for p, *_ in tables.raw_events(0, 10)]
         assert len(tables.chain_links(0, 10)) == 2
 

@@ -57,16 +57,27 @@ def contact_facts(store: Store, contact: str) -> list[Any]:
     """The facts about one contact: its own stream, plus the streams of every phone
     number it has had (inbound SMS, STOP) and every handle tied to it."""
     own = stream_events(store, subjects.contact_stream(contact))
+    facts = list(own)
+    for stream in sorted(related_subjects(own)):
+        facts.extend(stream_events(store, stream))
+    return facts
+
+
+def related_subjects(own_facts: list[Any]) -> set[UUID]:
+    """Phone and handle streams named by a contact's own facts (readable ones only:
+    once erased, the link from the contact to them is gone too)."""
     related: set[UUID] = set()
-    for fact in own:
+    for fact in own_facts:
         if isinstance(fact, ev.ContactDetailsRecorded) and fact.phone not in (None, ERASED):
             related.add(subjects.phone_stream(fact.phone))
         if isinstance(fact, ev.IdentityLinked) and fact.handle not in (None, ERASED):
             related.add(subjects.handle_stream(fact.network, fact.handle))
-    facts = list(own)
-    for stream in sorted(related):
-        facts.extend(stream_events(store, stream))
-    return facts
+    return related
+
+
+def contact_subjects(store: Store, contact: str) -> set[UUID]:
+    own_stream = subjects.contact_stream(contact)
+    return {own_stream, *related_subjects(stream_events(store, own_stream))}
 
 
 def contact_state(store: Store, contact: str, as_of: datetime | None) -> ContactState | None:

@@ -37,14 +37,19 @@ def link(previous: bytes, position: int, originator_id: UUID | str, version: int
     return digest.digest()
 
 
-def extend(head: bytes, positions: Sequence[int], rows: Iterable[StoredRow]) -> list[bytes]:
-    """The links for ``rows`` recorded at ``positions``, continuing from ``head``."""
-    links = []
+def extend(previous: int, head: bytes, positions: Sequence[int],
+           rows: Iterable[StoredRow]) -> list[tuple[int, int, bytes]]:
+    """Chain rows ``(position, previous position, link)`` for ``rows`` recorded at
+    ``positions``, continuing from the event at ``previous`` whose link is ``head``.
+    Keeping the previous position lets a verifier name a removed event exactly, even on
+    PostgreSQL where positions may legitimately skip numbers."""
+    chained = []
     for position, row in zip(positions, rows, strict=True):
         head = link(head, position, row.originator_id, row.originator_version, row.topic,
                     row.state)
-        links.append(head)
-    return links
+        chained.append((position, previous, head))
+        previous = position
+    return chained
 
 
 def _id_bytes(originator_id: UUID | str) -> bytes:

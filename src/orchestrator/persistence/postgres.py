@@ -21,6 +21,7 @@ from psycopg.sql import SQL, Identifier
 from orchestrator.persistence import chain
 
 APPEND_ONLY_TABLES = ("stored_events", "event_chain", "touchpoints")
+READ_ONLY = "ORCHESTRATOR_READ_ONLY"
 
 
 class ChainedPostgresRecorder(PostgresProcessRecorder):
@@ -30,7 +31,7 @@ class ChainedPostgresRecorder(PostgresProcessRecorder):
         self.sql_create_statements.extend(
             SQL(statement).format(schema=schema) for statement in (
                 "CREATE TABLE IF NOT EXISTS {schema}.event_chain ("
-                "position bigint PRIMARY KEY, link bytea NOT NULL)",
+                "position bigint PRIMARY KEY, previous bigint NOT NULL, link bytea NOT NULL)",
                 "CREATE TABLE IF NOT EXISTS {schema}.subject_keys ("
                 "subject_id uuid PRIMARY KEY, key bytea NOT NULL)",
                 "CREATE TABLE IF NOT EXISTS {schema}.touchpoints ("
@@ -74,12 +75,11 @@ class ChainedPostgresRecorder(PostgresProcessRecorder):
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         if positions:
             tables = PostgresTables(curs, self.datastore.schema)
-            _, head = tables.chain_head()
-            links = chain.extend(head, positions, stored_events)
+            previous, head = tables.chain_head()
             curs.executemany(
-                SQL("INSERT INTO {schema}.event_chain (position, link) VALUES (%s, %s)").format(
-                    schema=Identifier(self.datastore.schema)),
-                list(zip(positions, links, strict=True)),
+                SQL("INSERT INTO {schema}.event_chain (position, previous, link) "
+                    "VALUES (%s, %s, %s)").format(schema=Identifier(self.datastore.schema)),
+                chain.extend(previous, head, positions, stored_events),
             )
         return positions
 
@@ -89,6 +89,13 @@ class Factory(PostgresFactory):
 
     application_recorder_class = ChainedPostgresRecorder
     process_recorder_class = ChainedPostgresRecorder
+
+    def __init__(self, env: Any):
+        super().__init__(env)
+        if (self.env.get(READ_ONLY) or "") == "1":
+            # Every transaction of an auditor's session is READ ONLY: the server refuses
+            # any write, whatever the role could otherwise do. Set before the pool opens.
+            self.datastore.pool.kwargs["options"] = "-c default_transaction_read_only=on"
 
     def application_recorder(self) -> ChainedPostgresRecorder:  # type: ignore[override]
         recorder = ChainedPostgresRecorder(datastore=self.datastore)
@@ -150,11 +157,12 @@ class PostgresTables:
                        (subjects,))
         return self.c.rowcount
 
-    def chain_links(self, after: int, limit: int) -> list[tuple[int, bytes]]:
-        self.c.execute(self._sql("SELECT position, link FROM {schema}.event_chain "
+    def chain_links(self, after: int, limit: int) -> list[tuple[int, int, bytes]]:
+        self.c.execute(self._sql("SELECT position, previous, link FROM {schema}.event_chain "
                                  "WHERE position > %s ORDER BY position LIMIT %s"),
                        (after, limit))
-        return [(row["position"], bytes(row["link"])) for row in self.c.fetchall()]
+        return [(row["position"], row["previous"], bytes(row["link"]))
+                for row in self.c.fetchall()]
 
     def chain_head(self) -> tuple[int, bytes]:
         self.c.execute(self._sql("SELECT position, link FROM {schema}.event_chain "

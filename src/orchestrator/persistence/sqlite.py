@@ -37,7 +37,7 @@ READ_ONLY = "ORCHESTRATOR_READ_ONLY"
 
 EXTRA_TABLES = (
     "CREATE TABLE IF NOT EXISTS event_chain ("
-    "position INTEGER PRIMARY KEY, link BLOB NOT NULL)",
+    "position INTEGER PRIMARY KEY, previous INTEGER NOT NULL, link BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS subject_keys ("
     "subject_id TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS touchpoints ("
@@ -108,10 +108,9 @@ class ChainedSQLiteRecorder(SQLiteProcessRecorder):
             self._insert_tracking(c, tracking)
         positions = self._insert_rows(c, stored_events)
         if positions:
-            head = _chain_head(c)
-            links = chain.extend(head, positions, stored_events)
-            c.executemany("INSERT INTO event_chain (position, link) VALUES (?, ?)",
-                          list(zip(positions, links, strict=True)))
+            previous, head = SQLiteTables(c).chain_head()
+            c.executemany("INSERT INTO event_chain (position, previous, link) VALUES (?, ?, ?)",
+                          chain.extend(previous, head, positions, stored_events))
         return positions
 
     def _insert_rows(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
@@ -130,12 +129,6 @@ class ChainedSQLiteRecorder(SQLiteProcessRecorder):
         if c.fetchone()[0] != last:
             raise IntegrityError("event positions were not consecutive; write refused")
         return list(range(first, last + 1))
-
-
-def _chain_head(c: SQLiteCursor) -> bytes:
-    c.execute("SELECT link FROM event_chain ORDER BY position DESC LIMIT 1")
-    row = c.fetchone()
-    return bytes(row[0]) if row else chain.GENESIS
 
 
 class Factory(SQLiteFactory):
@@ -216,10 +209,10 @@ class SQLiteTables:
                        hexes)
         return self.c.sqlite_cursor.rowcount
 
-    def chain_links(self, after: int, limit: int) -> list[tuple[int, bytes]]:
-        self.c.execute("SELECT position, link FROM event_chain WHERE position > ? "
+    def chain_links(self, after: int, limit: int) -> list[tuple[int, int, bytes]]:
+        self.c.execute("SELECT position, previous, link FROM event_chain WHERE position > ? "
                        "ORDER BY position LIMIT ?", (after, limit))
-        return [(row[0], bytes(row[1])) for row in self.c.fetchall()]
+        return [(row[0], row[1], bytes(row[2])) for row in self.c.fetchall()]
 
     def chain_head(self) -> tuple[int, bytes]:
         self.c.execute("SELECT position, link FROM event_chain ORDER BY position DESC LIMIT 1")

@@ -1,0 +1,46 @@
+"""``orchestrator forget C``: erasure by crypto-shredding.
+
+The keys of every subject that holds the contact's personal data (the contact's own
+stream, each phone number it has had, each social handle tied to it) are destroyed, and a
+``ContactErased`` fact records who asked, when, and on what request. History is not
+rewritten: counts, decisions and the chain survive; the personal fields read as erased.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from orchestrator.audit.history import related_subjects, stream_events
+from orchestrator.domain import events as ev
+from orchestrator.domain import subjects
+from orchestrator.errors import UsageError
+from orchestrator.store import Store
+
+
+@dataclass(frozen=True)
+class Erasure:
+    contact: str
+    subjects: list[UUID]
+    keys_destroyed: int
+    position: int
+
+
+def forget(store: Store, contact: str, *, now: datetime, requested_by: str,
+           request_reference: str | None) -> Erasure:
+    stream = subjects.contact_stream(contact)
+    own = stream_events(store, stream)
+    if not own:
+        raise UsageError(f"no history for contact {contact!r}")
+    ordered = sorted({stream, *related_subjects(own)})
+    with store.write() as unit:
+        version = unit.tables.stream_versions([stream]).get(stream, 0) + 1
+        destroyed = unit.tables.delete_keys(ordered)
+        [position] = unit.append([ev.ContactErased(
+            originator_id=stream, originator_version=version, timestamp=now,
+            contact=contact, erased_at=now.isoformat(), requested_by=requested_by,
+            request_reference=request_reference, subjects=[s.hex for s in ordered])])
+    store.ledger.keys.forget(ordered)
+    store.backend.after_erasure(store.recorder)
+    return Erasure(contact, ordered, destroyed, position)
