@@ -116,6 +116,21 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--as-of", type=_timestamp, default=None)
     summary.set_defaults(handler=cmd_audit_summary)
 
+    contacts = commands.add_parser("contacts", parents=[common],
+                                   help="contacts with their stage now (from the read model)")
+    contacts.add_argument("--stage", default=None, help="only contacts at this stage")
+    contacts.add_argument("--as-of", type=_timestamp, default=None,
+                          help="the moment stages are computed for (default: now)")
+    contacts.set_defaults(handler=cmd_contacts)
+
+    projections = commands.add_parser("projections", parents=[common],
+                                      help="read models derived from the events")
+    projection_commands = projections.add_subparsers(dest="projections_command", required=True,
+                                                     parser_class=_Parser)
+    projection_commands.add_parser("rebuild", parents=[common],
+                                   help="drop the read models and rebuild them from the events"
+                                   ).set_defaults(handler=cmd_projections_rebuild)
+
     forget = commands.add_parser("forget", parents=[common],
                                  help="erase a contact's personal data (crypto-shredding)")
     forget.add_argument("contact")
@@ -210,12 +225,49 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             progress.done()
         if report.recorded:
             record_checkpoint(store, _now())
+            _update_read_models(store)
     if getattr(args, "json", False):
         _print_json(report.as_json())
     else:
         print(report.summary())
         for problem in report.problems:
             print(problem, file=sys.stderr)
+    return 0
+
+
+def _update_read_models(store: Any) -> int:
+    from orchestrator.projections.runner import catch_up, open_directory
+    return catch_up(store, open_directory(store))
+
+
+def cmd_contacts(args: argparse.Namespace) -> int:
+    from orchestrator.projections.contact_directory import directory_rows
+    from orchestrator.projections.runner import open_directory
+    now = args.as_of or _now()
+    with _store(args) as store:
+        _update_read_models(store)
+        rows = directory_rows(open_directory(store).view, now, _thresholds(), args.stage)
+    if getattr(args, "json", False):
+        _print_json(rows)
+        return 0
+    print(f"{'contact':<16} {'stage':<14} {'kind':<11} {'buys':>4}  consents (marketing)  "
+          f"suppressed")
+    for row in rows:
+        print(f"{row['contact']:<16} {row['stage']:<14} {row['kind']:<11} "
+              f"{row['purchases_in_window']:>4}  {','.join(row['marketing_consents']) or '-':<20}"
+              f"  {','.join(row['suppressed_channels']) or '-'}")
+    print(f"{len(rows):,} contact(s) as of {now.isoformat()}")
+    return 0
+
+
+def cmd_projections_rebuild(args: argparse.Namespace) -> int:
+    from orchestrator.projections.runner import rebuild
+    started = time.perf_counter()
+    with _store(args) as store:
+        rebuild(store)
+        position = store.max_position()
+    print(f"read models rebuilt from {position:,} events in "
+          f"{time.perf_counter() - started:.1f} s")
     return 0
 
 
@@ -316,6 +368,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
         erasure = forget(store, args.contact, now=now, requested_by=actor,
                          request_reference=args.reference)
         record_checkpoint(store, now)
+        _update_read_models(store)
     if getattr(args, "json", False):
         _print_json({"contact": erasure.contact, "keys_destroyed": erasure.keys_destroyed,
                      "subjects": [str(s) for s in erasure.subjects],

@@ -140,6 +140,7 @@ class Store:
     def __init__(self, location: StoreLocation, *, read_only: bool = False):
         self.location = location
         self.read_only = read_only
+        self._engine: Any = None
         self.backend: Any = sqlite_backend if location.backend == "sqlite" else pg_backend
         if location.backend == "sqlite" and read_only and not os.path.exists(
                 location.sqlite_path):
@@ -152,7 +153,18 @@ class Store:
     def open(cls, url: str | None = None, *, read_only: bool = False) -> Store:
         return cls(StoreLocation.parse(resolve_store_url(url)), read_only=read_only)
 
+    @property
+    def engine(self) -> Any:
+        """The SQLAlchemy engine for read models (same database), made on first use."""
+        if self._engine is None:
+            from orchestrator.projections.view import engine_for
+            self._engine = engine_for(self.location)
+        return self._engine
+
     def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
         self.ledger.close()
 
     def __enter__(self) -> Store:

@@ -1,0 +1,1 @@
+"""Read models: projections of the ledger, rebuildable from it."""

@@ -1,0 +1,180 @@
+"""The contact directory: who each contact is to us now, kept up to date from the log.
+
+An eventsourcing ``Projection`` over the ledger's notification log. Events are applied a
+page at a time: the page's rows are read, changed in memory and written back, and the
+tracking position moves in the same transaction, so a projection killed half-way resumes
+exactly where its last committed page ended and never applies an event twice.
+
+Facts with a business time (``at``) older than the one already kept never overwrite it:
+a late file with old consents cannot undo a newer withdrawal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from sqlalchemy import and_, delete, func, select
+
+from orchestrator.domain import events as ev
+from orchestrator.domain import subjects
+from orchestrator.domain.events import ERASED
+from orchestrator.domain.stages import StageThresholds, relationship_stage
+from orchestrator.projections import tables as t
+from orchestrator.projections.view import SQLAlchemyView, upsert
+
+
+def utc_text(at: str) -> str:
+    return datetime.fromisoformat(at).astimezone(timezone.utc).isoformat()
+
+
+class ContactDirectory(Projection[SQLAlchemyView]):
+    name = "contact_directory"
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.process_page([domain_event], tracking)
+
+    def process_page(self, events: Sequence[Any], tracking: Tracking) -> None:
+        with self.view.engine.begin() as conn:
+            _Page(conn, events).apply()
+            self.view.track(conn, self.name, tracking)
+
+
+class _Page:
+    def __init__(self, conn: Any, events: Sequence[Any]):
+        self.conn = conn
+        self.events = events
+
+    def apply(self) -> None:
+        names = sorted({e.contact for e in self.events if _contact_of(e)})
+        contacts = self._load(t.contacts, t.contacts.c.contact, names, key="contact")
+        consents = {(r["contact"], r["channel"], r["purpose"]): r for r in self._rows(
+            t.consents, t.consents.c.contact, names)}
+        phones = sorted({e.originator_id.hex for e in self.events
+                         if isinstance(e, ev.InboundSmsReceived)})
+        opt_outs = self._load(t.sms_opt_outs, t.sms_opt_outs.c.phone_stream, phones,
+                              key="phone_stream")
+        purchases, new_phones, erased = [], [], []
+        for event in self.events:
+            if isinstance(event, ev.InboundSmsReceived):
+                self._opt_out(opt_outs, event)
+                continue
+            name = _contact_of(event)
+            if not name:
+                continue
+            if isinstance(event, ev.ContactErased):
+                erased.append(name)
+                row = contacts.get(name)
+                if row:
+                    row["erased"] = True
+                continue
+            at = utc_text(event.at)
+            row = contacts.setdefault(name, {
+                "contact": name, "kind": "unknown", "known": False, "erased": False,
+                "verified_identities": 0, "first_at": at, "last_at": at, "touchpoints": 0,
+                "timezone": None})
+            row["touchpoints"] += 1
+            row["first_at"], row["last_at"] = min(row["first_at"], at), max(row["last_at"], at)
+            if isinstance(event, ev.ContactDetailsRecorded):
+                row["known"], row["kind"] = True, event.kind
+                row["timezone"] = event.timezone or row["timezone"]
+                if event.phone not in (None, ERASED):
+                    new_phones.append({"contact": name,
+                                       "phone_stream": subjects.phone_stream(event.phone).hex})
+            elif isinstance(event, ev.IdentityLinked):
+                row["verified_identities"] += 1
+            elif isinstance(event, ev.PurchaseRecorded):
+                purchases.append({"touchpoint": event.touchpoint_id, "contact": name,
+                                  "at_utc": at})
+            elif isinstance(event, (ev.ConsentGranted, ev.ConsentWithdrawn)):
+                key = (name, event.channel, event.purpose)
+                kept = consents.get(key)
+                if kept is None or at >= kept["at_utc"]:
+                    consents[key] = {"contact": name, "channel": event.channel,
+                                     "purpose": event.purpose,
+                                     "granted": isinstance(event, ev.ConsentGranted),
+                                     "at_utc": at, "touchpoint": event.touchpoint_id}
+        upsert(self.conn, t.contacts, list(contacts.values()), ["contact"])
+        upsert(self.conn, t.consents, list(consents.values()), ["contact", "channel", "purpose"])
+        upsert(self.conn, t.sms_opt_outs, list(opt_outs.values()), ["phone_stream"])
+        upsert(self.conn, t.purchases, purchases, ["touchpoint"], update=False)
+        upsert(self.conn, t.contact_phones, new_phones, ["contact", "phone_stream"],
+               update=False)
+        if erased:
+            # The link from a forgotten contact to its phone numbers goes with it.
+            self.conn.execute(delete(t.contact_phones).where(
+                t.contact_phones.c.contact.in_(erased)))
+
+    def _opt_out(self, opt_outs: dict[str, dict[str, Any]], event: ev.InboundSmsReceived) -> None:
+        if event.keyword not in ("opt_out", "opt_in"):
+            return
+        stream, at = event.originator_id.hex, utc_text(event.at)
+        kept = opt_outs.get(stream)
+        if kept is None or at >= kept["at_utc"]:
+            opt_outs[stream] = {"phone_stream": stream, "opted_out": event.keyword == "opt_out",
+                                "at_utc": at, "touchpoint": event.touchpoint_id}
+
+    def _rows(self, table: Any, column: Any, values: list[str]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(values), 500):
+            chunk = values[start:start + 500]
+            rows.extend(dict(r._mapping) for r in self.conn.execute(
+                select(table).where(column.in_(chunk))))
+        return rows
+
+    def _load(self, table: Any, column: Any, values: list[str], key: str) -> dict[str, Any]:
+        return {row[key]: row for row in self._rows(table, column, values)}
+
+
+def _contact_of(event: Any) -> str | None:
+    return getattr(event, "contact", None) if isinstance(event, ev.LedgerEvent) else None
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+def directory_rows(view: SQLAlchemyView, now: datetime, thresholds: StageThresholds,
+                   stage: str | None = None) -> list[dict[str, Any]]:
+    """Every contact with its stage now, marketing consents and suppressed channels."""
+    window_start = (now - thresholds.window).astimezone(timezone.utc).isoformat()
+    now_text = now.astimezone(timezone.utc).isoformat()
+    with view.engine.connect() as conn:
+        counts = dict(conn.execute(
+            select(t.purchases.c.contact, func.count())
+            .where(and_(t.purchases.c.at_utc > window_start, t.purchases.c.at_utc <= now_text))
+            .group_by(t.purchases.c.contact)).all())
+        granted: dict[str, list[str]] = {}
+        for contact, channel in conn.execute(
+                select(t.consents.c.contact, t.consents.c.channel).where(and_(
+                    t.consents.c.granted.is_(True), t.consents.c.purpose == "marketing",
+                    t.consents.c.at_utc <= now_text))):
+            granted.setdefault(contact, []).append(channel)
+        stopped = {contact for (contact,) in conn.execute(
+            select(t.contact_phones.c.contact).join(
+                t.sms_opt_outs, t.sms_opt_outs.c.phone_stream == t.contact_phones.c.phone_stream)
+            .where(t.sms_opt_outs.c.opted_out.is_(True)))}
+        rows = []
+        for row in conn.execute(select(t.contacts).order_by(t.contacts.c.contact)):
+            record = dict(row._mapping)
+            purchases = counts.get(record["contact"], 0)
+            record["stage"] = relationship_stage(
+                record["kind"] if record["known"] else "unknown", purchases, thresholds)
+            if stage and record["stage"] != stage:
+                continue
+            record["purchases_in_window"] = purchases
+            record["marketing_consents"] = sorted(granted.get(record["contact"], []))
+            suppressed = ["email", "mail", "sms"] if record["erased"] else (
+                ["sms"] if record["contact"] in stopped else [])
+            record["suppressed_channels"] = suppressed
+            rows.append(record)
+    return rows
+
+
+def snapshot(view: SQLAlchemyView) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every view table, sorted: what two projections compare by."""
+    with view.engine.connect() as conn:
+        return {table.name: sorted(tuple(r) for r in conn.execute(select(table)))
+                for table in t.VIEW_TABLES}
+

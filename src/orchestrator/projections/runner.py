@@ -1,0 +1,55 @@
+"""Bring read models up to date with the ledger, synchronously.
+
+Reads the notification log after the view's tracking position, a page at a time, and
+hands each page to the projection; each page commits with its tracking position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from eventsourcing.persistence import Tracking
+
+from orchestrator.audit.history import read_log
+from orchestrator.projections.contact_directory import ContactDirectory
+from orchestrator.projections.view import SQLAlchemyView
+from orchestrator.store import Store
+
+PAGE = 2000
+
+
+def open_directory(store: Store) -> ContactDirectory:
+    view = SQLAlchemyView(store.engine, ContactDirectory.name)
+    view.create_tables()
+    return ContactDirectory(view)
+
+
+def catch_up(store: Store, projection: ContactDirectory,
+             progress: Callable[[int], None] | None = None) -> int:
+    """Apply every event recorded after the projection's position; returns how many."""
+    application = store.ledger.name
+    after = projection.view.max_tracking_id(application) or 0
+    applied = 0
+    page: list = []
+    last = after
+    for recorded in read_log(store, after=after):
+        page.append(recorded.event)
+        last = recorded.position
+        if len(page) >= PAGE:
+            projection.process_page(page, Tracking(application, last))
+            applied += len(page)
+            page = []
+            if progress:
+                progress(applied)
+    if page:
+        projection.process_page(page, Tracking(application, last))
+        applied += len(page)
+    return applied
+
+
+def rebuild(store: Store) -> ContactDirectory:
+    view = SQLAlchemyView(store.engine, ContactDirectory.name)
+    view.drop_tables()
+    projection = open_directory(store)
+    catch_up(store, projection)
+    return projection

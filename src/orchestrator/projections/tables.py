@@ -1,0 +1,77 @@
+"""Read-model tables (SQLAlchemy Core), in the same database as the events.
+
+They hold no personal data (no email, phone, address, name, free text): only keys,
+kinds, times and flags, so erasure never has to reach into them. Every row can be dropped
+and rebuilt from the events (``orchestrator projections rebuild``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+
+tracking = Table(
+    "rm_tracking", metadata,
+    Column("projection", String, nullable=False),
+    Column("application", String, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    PrimaryKeyConstraint("projection", "application"),
+)
+
+contacts = Table(
+    "rm_contacts", metadata,
+    Column("contact", String, primary_key=True),
+    Column("kind", String, nullable=False),
+    Column("known", Boolean, nullable=False),
+    Column("erased", Boolean, nullable=False),
+    Column("verified_identities", Integer, nullable=False),
+    Column("first_at", String, nullable=False),
+    Column("last_at", String, nullable=False),
+    Column("touchpoints", Integer, nullable=False),
+    Column("timezone", String),
+)
+
+purchases = Table(
+    "rm_purchases", metadata,
+    Column("touchpoint", String, primary_key=True),
+    Column("contact", String, nullable=False, index=True),
+    Column("at_utc", String, nullable=False),  # ISO-8601 in UTC: sorts as time does
+)
+
+consents = Table(
+    "rm_consents", metadata,
+    Column("contact", String, nullable=False),
+    Column("channel", String, nullable=False),
+    Column("purpose", String, nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("at_utc", String, nullable=False),
+    Column("touchpoint", String, nullable=False),
+    PrimaryKeyConstraint("contact", "channel", "purpose"),
+)
+
+contact_phones = Table(
+    "rm_contact_phones", metadata,
+    Column("contact", String, nullable=False),
+    Column("phone_stream", String, nullable=False),
+    PrimaryKeyConstraint("contact", "phone_stream"),
+)
+
+sms_opt_outs = Table(
+    "rm_sms_opt_outs", metadata,
+    Column("phone_stream", String, primary_key=True),
+    Column("opted_out", Boolean, nullable=False),
+    Column("at_utc", String, nullable=False),
+    Column("touchpoint", String, nullable=False),
+)
+
+VIEW_TABLES = (contacts, purchases, consents, contact_phones, sms_opt_outs)
