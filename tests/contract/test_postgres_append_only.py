@@ -6,9 +6,9 @@ import uuid
 
 import psycopg
 import pytest
+from tests.contract.test_store import details
 
 from orchestrator.store import Store
-from tests.contract.test_store import details
 
 pytestmark = pytest.mark.postgres
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from eventsourcing.domain import Aggregate, event
 
 from orchestrator.domain import events as ev
 from orchestrator.domain.events import ERASED
+from orchestrator.errors import UsageError
 from orchestrator.persistence import chain
 from orchestrator.store import Store
 
-NOW = datetime(2026, 3, 1, 9, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 9, tzinfo=UTC)
 
 
 def details(stream, version, email="ann@example.com", phone="+447700900123"):
@@ -107,7 +108,7 @@ def test_a_version_conflict_rolls_back_the_whole_write(store):
     with store.write() as unit:
         unit.append([details(stream, 1)])
 
-    with pytest.raises(Exception, match="(?i)unique|integrity|duplicate"), store.write() as unit:
+    with pytest.raises(Exception, match=r"(?i)unique|integrity|duplicate"), store.write() as unit:
         unit.append([details(uuid.uuid4(), 1), details(stream, 1)])
 
     with store.read() as tables:
@@ -137,5 +138,5 @@ def test_a_read_only_store_refuses_to_write(store_url):
 
     with Store.open(store_url, read_only=True) as reader:
         assert reader.max_position() == 1
-        with pytest.raises(Exception), reader.write():
+        with pytest.raises(UsageError, match="read-only"), reader.write():
             pass

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tests.support import consent, contact, export_lines, purchase, write_jsonl
 
 AT = "2026-02-01T10:00:00+00:00"
@@ -75,8 +74,8 @@ def test_forgetting_an_unknown_contact_is_bad_input(cli, recorded):
 
 
 def test_no_plain_copy_and_no_key_is_left_in_the_sqlite_files(cli, sqlite_url):
-    from orchestrator.store import Store
     from orchestrator.domain import subjects
+    from orchestrator.store import Store
     tmp = Path(sqlite_url.removeprefix("sqlite:///")).parent
     lines = [contact("e1", AT, contact="ERIN", email=EMAIL, phone=PHONE),
              {"id": "e6", "type": "sms.inbound", "at": AT, "phone": PHONE, "body": "hi there"}]

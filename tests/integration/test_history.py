@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from tests.support import consent, contact, export_lines, purchase, write_jsonl
 
 HISTORY = [

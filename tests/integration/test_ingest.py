@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from tests.support import consent, contact, export_lines, purchase, write_jsonl
 
 AT = "2026-03-01T09:00:00+00:00"

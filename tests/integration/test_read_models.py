@@ -9,12 +9,12 @@ import sys
 import time
 
 import pytest
+from tests.support import consent, contact, purchase, write_jsonl
 
 from orchestrator.projections import tables
 from orchestrator.projections.contact_directory import snapshot
 from orchestrator.projections.runner import catch_up, open_directory, rebuild
 from orchestrator.store import Store
-from tests.support import consent, contact, purchase, write_jsonl
 
 FILES = [
     [contact("a1", "2026-01-01T10:00:00+00:00", contact="A", phone="+447700900001"),

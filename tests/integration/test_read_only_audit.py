@@ -7,12 +7,13 @@ import http.server
 import threading
 import uuid
 from pathlib import Path
+from typing import ClassVar
 
 import psycopg
 import pytest
+from tests.support import contact, purchase, write_jsonl
 
 from orchestrator.store import Store
-from tests.support import contact, purchase, write_jsonl
 
 AT = "2026-02-01T10:00:00+00:00"
 AUDIT_COMMANDS = [
@@ -44,7 +45,7 @@ def test_an_auditors_sqlite_connection_cannot_write(sqlite_url, tmp_path, cli):
 
     with Store.open(sqlite_url, read_only=True) as store, \
             store.recorder.datastore.transaction(commit=True) as cursor, \
-            pytest.raises(Exception, match="(?i)readonly|read-only|read only"):
+            pytest.raises(Exception, match=r"(?i)readonly|read-only|read only"):
         cursor.execute("DELETE FROM touchpoints")
 
 
@@ -89,7 +90,7 @@ def test_a_select_only_postgres_role_can_audit_but_not_write(cli, postgres_url, 
 
 
 class _CountingProvider(http.server.BaseHTTPRequestHandler):
-    requests: list[str] = []
+    requests: ClassVar[list[str]] = []
 
     def _record(self) -> None:
         type(self).requests.append(f"{self.command} {self.path}")

@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-
 from tests.support import purchase, write_jsonl
 
 EVENTS = 30

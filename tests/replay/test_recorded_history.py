@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
@@ -59,7 +59,7 @@ def test_the_first_purchase_format_is_upcast(store_url):
 
 
 def test_the_recorded_contact_folds_to_the_same_state(store_url):
-    as_of = datetime(2025, 10, 15, tzinfo=timezone.utc)
+    as_of = datetime(2025, 10, 15, tzinfo=UTC)
     with load_recorded_history(store_url) as store:
         state = contact_state(store, "C1", as_of)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -23,7 +23,7 @@ def test_a_valid_contact_becomes_a_typed_fact_on_the_contacts_stream():
     assert isinstance(checked, ValidTouchpoint)
     assert checked.event_class is ev.ContactDetailsRecorded
     assert checked.stream == subjects.contact_stream("C1")
-    assert checked.at == datetime(2026, 3, 1, 8, tzinfo=timezone.utc)
+    assert checked.at == datetime(2026, 3, 1, 8, tzinfo=UTC)
     assert checked.fields["email"] is None
 
 

@@ -11,12 +11,13 @@ first position where they disagree:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.audit.checkpoints import Checkpoint
 from orchestrator.persistence import chain
+
+sha256 = chain.sha256
 
 PAGE = 5000
 
@@ -62,51 +63,54 @@ def verify(store: Any, extra_checkpoints: list[Checkpoint] = (),  # type: ignore
 
 def _walk(tables: Any, result: Verification, wanted: set[int]) -> dict[int, bytes]:
     """Recompute every link; returns the recomputed heads at the ``wanted`` positions
-    (memory stays flat however long the history is)."""
+    (memory stays flat however long the history is). Events and links are read a page at
+    a time from the same starting position, so they line up row by row while intact."""
     wanted_heads: dict[int, bytes] = {}
     head, last = chain.GENESIS, 0
-    events, links = _rows(tables.raw_events), _rows(tables.chain_links)
-    event, link_row = next(events, None), next(links, None)
-    while event is not None or link_row is not None:
-        event_position = event[0] if event else None
-        link_position = link_row[0] if link_row else None
-        if link_row is not None and (event is None or link_position < event_position):
-            result.fail(link_position, f"event at position {link_position} is missing "
-                                       "(removed); its chain link is still there")
-            return wanted_heads
-        if link_row is None or event_position < link_position:
-            result.fail(event_position, f"event at position {event_position} has no chain "
-                                        "link (inserted after the fact)")
-            return wanted_heads
-        position, stream, version, topic, state = event
-        _, previous, stored_link = link_row
-        if previous != last:
-            missing = previous if previous > last else last
-            result.fail(missing, f"event at position {missing} is missing (removed together "
-                                 f"with its link); position {position} follows it")
-            return wanted_heads
-        head = chain.link(head, position, stream, version, topic, state)
-        if head != stored_link:
-            result.fail(position, f"event at position {position} was altered: its bytes no "
-                                  "longer match the chain")
-            return wanted_heads
-        if position in wanted:
-            wanted_heads[position] = head
-        last = position
-        result.events += 1
-        result.last_position = position
-        event, link_row = next(events, None), next(links, None)
-    return wanted_heads
-
-
-def _rows(select: Any) -> Iterator[Any]:
-    after = 0
+    id_bytes = chain.id_bytes
     while True:
-        page = select(after, PAGE)
-        if not page:
-            return
-        yield from page
-        after = page[-1][0]
+        events = tables.raw_events(last, PAGE)
+        links = tables.chain_links(last, PAGE)
+        if not events and not links:
+            return wanted_heads
+        for event, link_row in zip(events, links, strict=False):
+            position, stream, version, topic, state = event
+            link_position, previous, stored_link = link_row
+            if position != link_position:
+                if link_position < position:
+                    result.fail(link_position, f"event at position {link_position} is "
+                                               "missing (removed); its chain link is still there")
+                else:
+                    result.fail(position, f"event at position {position} has no chain link "
+                                          "(inserted after the fact)")
+                return wanted_heads
+            if previous != last:
+                missing = previous if previous > last else last
+                result.fail(missing, f"event at position {missing} is missing (removed "
+                                     f"together with its link); position {position} follows it")
+                return wanted_heads
+            head = sha256(b"".join((head, position.to_bytes(8, "big"), id_bytes(stream),
+                                    version.to_bytes(8, "big", signed=True), topic.encode(),
+                                    b"\x00", state))).digest()
+            if head != stored_link:
+                result.fail(position, f"event at position {position} was altered: its bytes "
+                                      "no longer match the chain")
+                return wanted_heads
+            if position in wanted:
+                wanted_heads[position] = head
+            last = position
+        result.events += min(len(events), len(links))
+        result.last_position = last
+        if len(events) != len(links):
+            if len(links) > len(events):
+                position = links[len(events)][0]
+                result.fail(position, f"event at position {position} is missing (removed); "
+                                      "its chain link is still there")
+            else:
+                position = events[len(links)][0]
+                result.fail(position, f"event at position {position} has no chain link "
+                                      "(inserted after the fact)")
+            return wanted_heads
 
 
 def _check_checkpoints(checkpoints: list[Checkpoint], heads: dict[int, bytes],

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
-DEMO_NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+DEMO_NOW = datetime(2026, 11, 1, tzinfo=UTC)
 HISTORY = timedelta(days=480)
 KINDS = [("customer", 0.62), ("prospect", 0.33), ("partner", 0.01), ("employee", 0.01),
          ("press", 0.015), ("regulator", 0.002), ("competitor", 0.003)]

@@ -11,7 +11,7 @@ from uuid import UUID, uuid5
 NAMESPACE = UUID("5b0e3c1e-0f6f-4d1c-9a53-8f2f2f0c0b7a")
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=8_192)
 def contact_stream(contact: str) -> UUID:
     return uuid5(NAMESPACE, f"contact:{contact}")
 
@@ -21,12 +21,12 @@ def handle_key(network: str, handle: str) -> str:
     return f"{network.strip().lower()}:{handle.strip().lstrip('@').lower()}"
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=8_192)
 def handle_stream(network: str, handle: str) -> UUID:
     return uuid5(NAMESPACE, f"handle:{handle_key(network, handle)}")
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=8_192)
 def phone_stream(phone: str) -> UUID:
     return uuid5(NAMESPACE, f"phone:{phone}")
 

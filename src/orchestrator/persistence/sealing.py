@@ -44,7 +44,7 @@ class KeyRing:
     """Subject keys with a bounded cache. Keys staged by a write transaction are never
     cached: if it rolled back, a cached key would seal data with a key nobody kept."""
 
-    def __init__(self, table: KeyTable | None, cache_size: int = 50_000):
+    def __init__(self, table: KeyTable | None, cache_size: int = 4_096):
         self.table = table
         self.cache_size = cache_size
         self._ciphers: OrderedDict[UUID, AESGCM | None] = OrderedDict()

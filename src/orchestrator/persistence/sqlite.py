@@ -224,11 +224,12 @@ class SQLiteTables:
         row = self.c.fetchone()
         return bytes(row[0]) if row else None
 
-    def raw_events(self, after: int, limit: int) -> list[tuple[int, UUID, int, str, bytes]]:
+    def raw_events(self, after: int, limit: int) -> list[tuple[int, str, int, str, bytes]]:
+        """Stored rows as they are (the stream id as its stored hex text)."""
         self.c.execute("SELECT rowid, originator_id, originator_version, topic, state "
                        "FROM stored_events WHERE rowid > ? ORDER BY rowid LIMIT ?",
                        (after, limit))
-        return [(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in self.c.fetchall()]
+        return [tuple(r) for r in self.c.fetchall()]
 
     def record_checkpoint(self, position: int, link: bytes, created_at: str,
                           public_key: bytes | None, signature: bytes | None) -> None:

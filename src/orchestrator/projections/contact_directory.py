@@ -12,7 +12,7 @@ a late file with old consents cannot undo a newer withdrawal.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -28,7 +28,7 @@ from orchestrator.projections.view import SQLAlchemyView, upsert
 
 
 def utc_text(at: str) -> str:
-    return datetime.fromisoformat(at).astimezone(timezone.utc).isoformat()
+    return datetime.fromisoformat(at).astimezone(UTC).isoformat()
 
 
 class ContactDirectory(Projection[SQLAlchemyView]):
@@ -138,8 +138,8 @@ def _contact_of(event: Any) -> str | None:
 def directory_rows(view: SQLAlchemyView, now: datetime, thresholds: StageThresholds,
                    stage: str | None = None) -> list[dict[str, Any]]:
     """Every contact with its stage now, marketing consents and suppressed channels."""
-    window_start = (now - thresholds.window).astimezone(timezone.utc).isoformat()
-    now_text = now.astimezone(timezone.utc).isoformat()
+    window_start = (now - thresholds.window).astimezone(UTC).isoformat()
+    now_text = now.astimezone(UTC).isoformat()
     with view.engine.connect() as conn:
         counts = dict(conn.execute(
             select(t.purchases.c.contact, func.count())
