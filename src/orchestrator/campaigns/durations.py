@@ -14,7 +14,7 @@ LONGEST = timedelta(days=3660)
 
 EXAMPLES = "30d, 12h, 90m, 45s, 2w or 1d12h"
 
-_DURATION = re.compile(r"(?:(\d{1,9})w)?(?:(\d{1,9})d)?(?:(\d{1,9})h)?(?:(\d{1,9})m)?(?:(\d{1,9})s)?")
+_DURATION = re.compile("".join(rf"(?:(\d{{1,9}}){unit})?" for unit in UNIT_SECONDS))
 
 
 class DurationInvalid(ValueError):

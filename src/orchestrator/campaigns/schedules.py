@@ -37,8 +37,8 @@ def check_timezone(name: str) -> zoneinfo.ZoneInfo:
     """The IANA time zone ``name`` (such as ``Europe/London``); raises
     :class:`ScheduleInvalid`, suggesting the closest names, if there is none."""
     if name not in _known_timezones():
-        close = difflib.get_close_matches(name, _known_timezones(), n=3)
-        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        close = difflib.get_close_matches(name, _known_timezones(), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
         raise ScheduleInvalid(
             f"unknown time zone {name!r}: expected an IANA name such as Europe/London or "
             f"UTC{hint}"
@@ -62,10 +62,10 @@ def cron_trigger(expression: str, timezone: str) -> CronTrigger:
             f"the schedule {expression!r} restricts both the day of month and the weekday, "
             "which calendars read differently (either, or both); set one of them to *"
         )
+    day_of_week = _weekdays(weekday)
     try:
         trigger = CronTrigger(
-            minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(weekday),
-            timezone=zone,
+            minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week, timezone=zone
         )
     except ValueError as exc:
         raise ScheduleInvalid(f"the schedule {expression!r} is not valid: {exc}") from None
@@ -114,6 +114,11 @@ def _weekday_problem(field: str, term: str) -> str:
     )
 
 
+# Files some systems keep beside the zone database; they name this machine's settings,
+# not a zone, so a journey using them would behave differently on another machine.
+_NOT_ZONES = frozenset({"localtime", "posixrules"})
+
+
 @functools.cache
 def _known_timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(zoneinfo.available_timezones()) - _NOT_ZONES

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from orchestrator.domain.vocabulary import STAGES as STAGES  # one list for the whole product
 
-
 # Touchpoint types in the order of the SPEC's ingest table.
 TOUCHPOINT_TYPES = (
     "contact.upserted",

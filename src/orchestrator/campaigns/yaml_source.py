@@ -13,9 +13,9 @@ Deliberately refused, each reported as a problem at its place:
 - keys that appear twice in one mapping (YAML libraries silently keep the last one);
 - files over :data:`MAX_SOURCE_BYTES` and nesting deeper than :data:`MAX_DEPTH`.
 
-Scalars are read the YAML 1.2 way: only ``true``/``false`` are booleans and there are
-no dates or sexagesimal numbers, so ``on:``, ``no`` or ``1:30`` stay text. Keys are
-always the text as written.
+Scalars are read the YAML 1.2 way (decimal numbers only): only ``true``/``false`` are
+booleans and there are no dates or sexagesimal numbers, so ``on:``, ``no`` or ``1:30``
+stay text. Keys are always the text as written.
 """
 
 from __future__ import annotations
@@ -45,17 +45,31 @@ _SYNTAX_HINTS = {
         "a ': ' inside a value starts a new mapping here; put the value in quotes, "
         "or check the indentation"
     ),
-    "found character '\\t' that cannot start any token": "indent with spaces; YAML does not allow tabs",
+    "found character '\\t' that cannot start any token": (
+        "indent with spaces; YAML does not allow tabs"
+    ),
     "could not find expected ':'": "expected 'key: value'; check the indentation and quotes here",
+    "while scanning an alias": (
+        "a value starting with * must be in quotes, such as schedule: '* * * * *'"
+    ),
     "expected a single document in the stream": (
         "a journey file holds one document; remove the '---' that starts a second one"
     ),
 }
 
+# Errors better shown where the construct starts than where PyYAML gave up on it.
+_AT_CONTEXT = frozenset({"while scanning an alias", "while scanning an anchor"})
+
+# The tag of a stand-in node for an alias, which is reported instead of followed.
+_REFUSED = "!refused"
+
 
 @dataclass(frozen=True)
 class YamlScalar:
     """A single value: text, a whole number, a decimal number, true/false or nothing (null).
+
+    ``text`` is the value as written (``09`` for the number 9), which is what a field
+    meant as text reads: a template folder may well be called ``2024``.
 
     ``refused`` marks a stand-in for something already reported (an alias or a custom
     tag), so later checks stay quiet about it instead of reporting it twice.
@@ -65,6 +79,7 @@ class YamlScalar:
     position: Position
     value_col: int | None = None
     refused: bool = False
+    text: str = ""
 
     def position_at(self, offset: int | None) -> Position:
         """The place of the ``offset``-th character of the text, when the text is written
@@ -91,6 +106,11 @@ class YamlMapping:
             if entry.key == key:
                 return entry
         return None
+
+    def value(self, key: str) -> YamlNode | None:
+        """The value under ``key``, or None if the key is absent."""
+        entry = self.get(key)
+        return None if entry is None else entry.value
 
     def keys(self) -> tuple[str, ...]:
         return tuple(entry.key for entry in self.entries)
@@ -124,23 +144,29 @@ def describe(node: YamlNode) -> str:
     if value is None:
         return "nothing"
     if isinstance(value, bool):
-        return f"{str(value).lower()} (true/false)"
+        return f"the value {str(value).lower()}"
     if isinstance(value, int | float):
         return f"the number {value}"
     return repr(value)
 
 
+def oversized(file: str, size: int) -> Problem | None:
+    """The problem with a file of ``size`` bytes, if it is too large to read."""
+    if size <= MAX_SOURCE_BYTES:
+        return None
+    return _problem(
+        file,
+        Position(1, 1),
+        f"the file is {size / (1024 * 1024):.1f} MiB; files are limited to "
+        f"{MAX_SOURCE_BYTES // (1024 * 1024)} MiB",
+    )
+
+
 def parse_yaml_source(data: bytes | str, file: str) -> YamlDocument:
     """Read ``data`` (the bytes of ``file``) into a positioned tree, reporting every
     refused construct. Never raises for bad input: problems are returned."""
-    if len(data) > MAX_SOURCE_BYTES:
-        size_mib = len(data) / (1024 * 1024)
-        return _failed(
-            file,
-            Position(1, 1),
-            f"the file is {size_mib:.1f} MiB; files are limited to "
-            f"{MAX_SOURCE_BYTES // (1024 * 1024)} MiB",
-        )
+    if (too_large := oversized(file, len(data))) is not None:
+        return YamlDocument(None, (too_large,))
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8-sig")
@@ -156,7 +182,8 @@ def parse_yaml_source(data: bytes | str, file: str) -> YamlDocument:
         loader = _PositionedLoader(text)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        return _failed(file, _position_of_mark(exc.problem_mark or exc.context_mark), _syntax(exc))
+        message, mark = _syntax(exc)
+        return _failed(file, _position_of_mark(mark), message)
     except yaml.reader.ReaderError as exc:
         return _failed(
             file,
@@ -167,11 +194,17 @@ def parse_yaml_source(data: bytes | str, file: str) -> YamlDocument:
         if loader is not None:
             loader.dispose()
 
-    problems = [Problem(file, *_astuple(mark), message) for mark, message in loader.refusals]
+    problems = [
+        _problem(file, _position_of_mark(mark), message) for mark, message in loader.refusals
+    ]
     if node is None:
         return YamlDocument(None, tuple(problems))
     root = _convert(node, text, file, problems)
     return YamlDocument(root, tuple(problems))
+
+
+class _TooDeep(yaml.MarkedYAMLError):
+    """Nesting beyond :data:`MAX_DEPTH`; not a syntax error, but it stops reading too."""
 
 
 class _PositionedLoader(yaml.SafeLoader):
@@ -212,12 +245,6 @@ class _PositionedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
-_REFUSED = "!refused"
-
-
-class _TooDeep(yaml.MarkedYAMLError):
-    """Nesting beyond :data:`MAX_DEPTH`; not a syntax error, but it stops reading too."""
-
 _PositionedLoader.add_implicit_resolver(_BOOL, _BOOL_TEXT, list("tTfF"))
 _PositionedLoader.add_implicit_resolver(_INT, _INT_TEXT, list("-+0123456789"))
 _PositionedLoader.add_implicit_resolver(_FLOAT, _FLOAT_TEXT, list("-+0123456789."))
@@ -237,14 +264,13 @@ def _convert(node: yaml.Node, text: str, file: str, problems: list[Problem]) -> 
         try:
             value = _SCALAR_READERS[node.tag](node.value)
         except ValueError as exc:
-            problems.append(Problem(file, position.line, position.col, str(exc)))
+            problems.append(_problem(file, position, str(exc)))
             return YamlScalar(None, position, refused=True)
-        return YamlScalar(value, position, _value_col(node, text))
+        return YamlScalar(value, position, _value_col(node, text), text=node.value)
     problems.append(
-        Problem(
+        _problem(
             file,
-            position.line,
-            position.col,
+            position,
             f"the tag {node.tag.replace(_TAG, '!!')} is not supported; "
             "write plain values without '!' tags",
         )
@@ -261,17 +287,15 @@ def _convert_mapping(
         key_position = _position_of_mark(key_node.start_mark)
         if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _REFUSED:
             problems.append(
-                Problem(file, key_position.line, key_position.col,
-                        "a key must be a plain word such as 'steps'")
+                _problem(file, key_position, "a key must be a plain word, such as steps")
             )
             continue
         key = key_node.value
         if key in first_seen:
             problems.append(
-                Problem(
+                _problem(
                     file,
-                    key_position.line,
-                    key_position.col,
+                    key_position,
                     f"the key '{key}' appears twice here (first on line "
                     f"{first_seen[key].line}); keep only one",
                 )
@@ -325,31 +349,34 @@ def _value_col(node: yaml.ScalarNode, text: str) -> int | None:
     return None
 
 
-def _syntax(exc: yaml.MarkedYAMLError) -> str:
+def _syntax(exc: yaml.MarkedYAMLError) -> tuple[str, yaml.Mark | None]:
+    """What to say about a YAML error, and where."""
+    where = exc.problem_mark or exc.context_mark
     if isinstance(exc, _TooDeep):
-        return str(exc.problem)
+        return str(exc.problem), where
+    if (exc.context or "").strip() in _AT_CONTEXT:
+        where = exc.context_mark or where
     for said in (exc.problem, exc.context):
         hint = _SYNTAX_HINTS.get((said or "").strip())
         if hint:
-            return f"YAML syntax: {hint}"
+            return f"YAML syntax: {hint}", where
     problem = (exc.problem or exc.context or "").strip()
     context = f" ({exc.context})" if exc.context and exc.problem else ""
-    return f"YAML syntax: {problem}{context}"
+    return f"YAML syntax: {problem}{context}", where
+
+
+def _problem(file: str, position: Position, message: str) -> Problem:
+    return Problem(file, position.line, position.col, message)
 
 
 def _failed(file: str, position: Position, message: str) -> YamlDocument:
-    return YamlDocument(None, (Problem(file, position.line, position.col, message),))
+    return YamlDocument(None, (_problem(file, position, message),))
 
 
 def _position_of_mark(mark: yaml.Mark | None) -> Position:
     if mark is None:
         return Position(1, 1)
     return Position(mark.line + 1, mark.column + 1)
-
-
-def _astuple(mark: yaml.Mark) -> tuple[int, int]:
-    position = _position_of_mark(mark)
-    return position.line, position.col
 
 
 def _position_of_offset(text: str, offset: int | None) -> Position:
