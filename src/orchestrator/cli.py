@@ -116,6 +116,36 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--as-of", type=_timestamp, default=None)
     summary.set_defaults(handler=cmd_audit_summary)
 
+    journeys = commands.add_parser("journeys", parents=[common], help="journey lifecycle")
+    journey_commands = journeys.add_subparsers(dest="journeys_command", required=True,
+                                               parser_class=_Parser)
+    validate = journey_commands.add_parser("validate", parents=[common],
+                                           help="check journey files; publish nothing")
+    validate.add_argument("files", nargs="+")
+    validate.set_defaults(handler=cmd_journeys_validate)
+    publish = journey_commands.add_parser("publish", parents=[common],
+                                          help="record new immutable versions")
+    publish.add_argument("files", nargs="+")
+    publish.add_argument("--author", default=None,
+                         help="who publishes (default: $ORCHESTRATOR_ACTOR or $USER)")
+    publish.set_defaults(handler=cmd_journeys_publish)
+    journey_commands.add_parser("list", parents=[common],
+                                help="versions and how many contacts are in each"
+                                ).set_defaults(handler=cmd_journeys_list)
+
+    run = commands.add_parser("run", parents=[common],
+                              help="advance journeys; --until runs a simulated clock")
+    run.add_argument("--until", type=_timestamp, default=None,
+                     help="run on a simulated clock up to this moment, then exit")
+    run.add_argument("--channels", choices=["dry-run", "live"], default="dry-run")
+    run.add_argument("--outbox", default="outbox", help="dry-run outbox folder")
+    run.set_defaults(handler=cmd_run)
+
+    messages = commands.add_parser("messages", parents=[common],
+                                   help="messages with their status (from the read model)")
+    messages.add_argument("--contact", default=None)
+    messages.set_defaults(handler=cmd_messages)
+
     contacts = commands.add_parser("contacts", parents=[common],
                                    help="contacts with their stage now (from the read model)")
     contacts.add_argument("--stage", default=None, help="only contacts at this stage")
@@ -232,6 +262,109 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(report.summary())
         for problem in report.problems:
             print(problem, file=sys.stderr)
+    return 0
+
+
+def _templates(args: argparse.Namespace) -> str:
+    return getattr(args, "templates", None) or "templates"
+
+
+def _actor(given: str | None) -> str:
+    return given or os.environ.get("ORCHESTRATOR_ACTOR") or os.environ.get("USER") or "unknown"
+
+
+def cmd_journeys_validate(args: argparse.Namespace) -> int:
+    from orchestrator.campaigns.problems import JourneyInvalid
+    from orchestrator.campaigns.validation import validate_files
+    journeys, problems = validate_files(args.files, _templates(args))
+    if problems:
+        raise JourneyInvalid(problems)
+    for journey in journeys:
+        kind = "broadcast" if journey.is_broadcast else "contact journey"
+        print(f"{journey.source_path}: {journey.id} is valid ({kind}, "
+              f"{len(journey.steps)} steps)")
+    return 0
+
+
+def cmd_journeys_publish(args: argparse.Namespace) -> int:
+    from orchestrator.campaigns.versions import publish
+    with _store(args) as store:
+        outcomes = publish(store, args.files, _templates(args), author=_actor(args.author),
+                           now=_now())
+    for outcome in outcomes:
+        if outcome.new:
+            print(f"published {outcome.journey} version {outcome.version} "
+                  f"(sha256 {outcome.digest[:12]})")
+        else:
+            print(f"{outcome.journey} unchanged: version {outcome.version} is this file")
+    return 0
+
+
+def cmd_journeys_list(args: argparse.Namespace) -> int:
+    from orchestrator.campaigns.versions import published_versions
+    from orchestrator.projections.enrolments import enrolment_counts
+    with _store(args, read_only=True) as store:
+        versions = published_versions(store)
+        counts = enrolment_counts(store)
+    rows = [{"journey": v.id, "version": v.version, "digest": v.digest, "author": v.author,
+             "published_at": v.published_at,
+             "kind": "broadcast" if v.journey.is_broadcast else "contact",
+             "active": counts.get((v.id, v.version), (0, 0))[0],
+             "ended": counts.get((v.id, v.version), (0, 0))[1]} for v in versions]
+    if getattr(args, "json", False):
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("no journey published yet")
+    for row in rows:
+        print(f"{row['journey']:<24} v{row['version']:<3} {row['kind']:<9} "
+              f"{row['active']:>7,} in journey {row['ended']:>7,} finished  "
+              f"{row['published_at'][:19]} by {row['author']}  {row['digest'][:12]}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from orchestrator.campaigns.runner import run_until
+    if args.until is None:
+        raise UsageError("the live service (run without --until) is not available yet; "
+                         "use run --until TS to advance on a simulated clock")
+    if args.channels == "live":
+        raise UsageError("live channels are not available yet; use --channels dry-run")
+    with _store(args) as store:
+        report = run_until(store, args.until, recorded_at=_now(), thresholds=_thresholds())
+        record_checkpoint_if_any(store)
+        _update_read_models(store)
+    if report.started_at is None:
+        print(f"nothing to run: no unprocessed touchpoint up to {args.until.isoformat()}")
+        return 0
+    print(f"ran {report.journeys} journey(s) from {report.started_at.isoformat()} to "
+          f"{report.until.isoformat()}: {report.touchpoints:,} touchpoints, "
+          f"{report.broadcasts:,} broadcast firing(s), {report.enrolments:,} enrolment(s), "
+          f"{len(report.messages):,} message(s) scheduled")
+    return 0
+
+
+def record_checkpoint_if_any(store: Any) -> None:
+    from orchestrator.audit.checkpoints import record_checkpoint
+    record_checkpoint(store, _now())
+
+
+def cmd_messages(args: argparse.Namespace) -> int:
+    from orchestrator.projections.contact_directory import message_rows
+    from orchestrator.projections.runner import open_directory
+    with _store(args) as store:
+        _update_read_models(store)
+        rows = message_rows(open_directory(store).view, args.contact)
+    if getattr(args, "json", False):
+        _print_json(rows)
+        return 0
+    print(f"{'id':<28} {'contact':<12} {'journey/step':<32} {'intent':<12} {'channel':<7} "
+          f"{'status':<15} reason")
+    for row in rows:
+        print(f"{row['id']:<28} {row['contact'] or '-':<12} "
+              f"{row['journey'] + '/' + row['step']:<32} {row['intent']:<12} "
+              f"{row['channel'] or '-':<7} {row['status']:<15} {row['reason'] or ''}")
+    print(f"{len(rows):,} message(s)")
     return 0
 
 

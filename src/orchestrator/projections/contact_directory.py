@@ -20,6 +20,7 @@ from eventsourcing.projection import Projection
 from sqlalchemy import and_, delete, func, select
 
 from orchestrator.domain import events as ev
+from orchestrator.domain import journey_events as je
 from orchestrator.domain import subjects
 from orchestrator.domain.events import ERASED
 from orchestrator.domain.stages import StageThresholds, relationship_stage
@@ -58,7 +59,15 @@ class _Page:
         opt_outs = self._load(t.sms_opt_outs, t.sms_opt_outs.c.phone_stream, phones,
                               key="phone_stream")
         purchases, new_phones, erased = [], [], []
+        message_ids = sorted({e.message for e in self.events
+                              if isinstance(e, je.MessageScheduled | je.MessageSent
+                                            | ev.MessageFeedbackRecorded) and e.message})
+        messages = self._load(t.messages, t.messages.c.message, message_ids, key="message")
         for event in self.events:
+            if isinstance(event, je.MessageScheduled | je.MessageSent
+                          | ev.MessageFeedbackRecorded):
+                _message(messages, event)
+                continue
             if isinstance(event, ev.InboundSmsReceived):
                 self._opt_out(opt_outs, event)
                 continue
@@ -100,6 +109,7 @@ class _Page:
         upsert(self.conn, t.contacts, list(contacts.values()), ["contact"])
         upsert(self.conn, t.consents, list(consents.values()), ["contact", "channel", "purpose"])
         upsert(self.conn, t.sms_opt_outs, list(opt_outs.values()), ["phone_stream"])
+        upsert(self.conn, t.messages, list(messages.values()), ["message"])
         upsert(self.conn, t.purchases, purchases, ["touchpoint"], update=False)
         upsert(self.conn, t.contact_phones, new_phones, ["contact", "phone_stream"],
                update=False)
@@ -129,8 +139,43 @@ class _Page:
         return {row[key]: row for row in self._rows(table, column, values)}
 
 
+STATUS_OF_FEEDBACK = {ev.MessageDelivered: "delivered", ev.MessageOpened: "opened",
+                      ev.MessageClicked: "clicked", ev.MessageBounced: "bounced"}
+STATUS_RANK = {"scheduled": 0, "deferred": 1, "sent": 2, "delivered": 3, "opened": 4,
+               "clicked": 5}
+
+
+def _message(messages: dict[str, dict[str, Any]], event: Any) -> None:
+    if isinstance(event, je.MessageScheduled):
+        contact = event.contact if event.contact and not event.contact.startswith(
+            "handle:") else None
+        messages.setdefault(event.message, {
+            "message": event.message, "contact": contact, "journey": event.journey,
+            "version": event.version, "step": event.step, "intent": event.intent,
+            "audience": event.audience, "channel": None, "status": "scheduled",
+            "reason": None, "provider_id": None, "at": event.at, "at_utc": utc_text(event.at)})
+        return
+    row = messages.get(event.message)
+    if row is None:
+        return  # feedback about a message this store never scheduled
+    if isinstance(event, je.MessageSent):
+        row.update(channel=event.channel, provider_id=event.provider_id)
+        status = "sent"
+    else:
+        status = STATUS_OF_FEEDBACK.get(type(event))
+        if status is None:
+            return  # complaints and unsubscribes suppress the channel, not the message
+        if event.reason:
+            row["reason"] = event.reason
+    if status == "bounced" or STATUS_RANK.get(status, 0) > STATUS_RANK.get(row["status"], 0):
+        row["status"] = status
+
+
 def _contact_of(event: Any) -> str | None:
-    return getattr(event, "contact", None) if isinstance(event, ev.LedgerEvent) else None
+    """The contact a fact about a contact's own stream names (not engine facts)."""
+    if isinstance(event, ev.TouchpointRecorded | ev.ContactErased):
+        return getattr(event, "contact", None)
+    return None
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -178,3 +223,15 @@ def snapshot(view: SQLAlchemyView) -> dict[str, list[tuple[Any, ...]]]:
         return {table.name: sorted(tuple(r) for r in conn.execute(select(table)))
                 for table in t.VIEW_TABLES}
 
+
+
+def message_rows(view: SQLAlchemyView, contact: str | None = None) -> list[dict[str, Any]]:
+    """``orchestrator messages``: one row a message, in the contract's fields."""
+    query = select(t.messages).order_by(t.messages.c.at_utc, t.messages.c.message)
+    if contact is not None:
+        query = query.where(t.messages.c.contact == contact)
+    with view.engine.connect() as conn:
+        return [{"id": r.message, "contact": r.contact, "journey": r.journey,
+                 "version": r.version, "step": r.step, "intent": r.intent,
+                 "channel": r.channel, "status": r.status, "reason": r.reason, "at": r.at}
+                for r in conn.execute(query)]

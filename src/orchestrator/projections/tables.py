@@ -74,4 +74,21 @@ sms_opt_outs = Table(
     Column("touchpoint", String, nullable=False),
 )
 
-VIEW_TABLES = (contacts, purchases, consents, contact_phones, sms_opt_outs)
+messages = Table(
+    "rm_messages", metadata,
+    Column("message", String, primary_key=True),
+    Column("contact", String, index=True),
+    Column("journey", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("step", String, nullable=False),
+    Column("intent", String, nullable=False),
+    Column("audience", String, nullable=False),
+    Column("channel", String),
+    Column("status", String, nullable=False),
+    Column("reason", String),
+    Column("provider_id", String),
+    Column("at", String, nullable=False),
+    Column("at_utc", String, nullable=False),
+)
+
+VIEW_TABLES = (contacts, purchases, consents, contact_phones, sms_opt_outs, messages)

@@ -1,0 +1,341 @@
+"""The journey engine: enrolments moving through steps as touchpoints and time arrive.
+
+Pure: no clock, no store. The caller feeds it touchpoints (in business-time order), tells
+it when time has passed (``advance_to``) and when a broadcast fires, and collects the facts
+it records (``drain``). State is rebuilt from those same facts (``restore``), so a later run
+continues exactly where an earlier one stopped.
+
+Rules where the SPEC leaves room (see docs/decisions.md):
+- one active enrolment per contact and journey; without ``reentry`` a contact enters a
+  journey once; with it, not again until ``reentry`` after its last entry;
+- the touchpoint is applied to the contact before triggers are evaluated (a first purchase
+  makes ``contact.stage == 'light_buyer'`` true for that very purchase);
+- a condition that cannot be evaluated ends the enrolment with ``failed:...`` (recorded,
+  never swallowed);
+- in a broadcast, public steps run once per firing (enrolment without contact) and private
+  steps once per segment contact.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid5
+
+from orchestrator.campaigns.expressions import ExpressionFailed
+from orchestrator.campaigns.journey import (
+    BranchStep,
+    EndStep,
+    Journey,
+    ScheduleTrigger,
+    SendStep,
+    TouchpointTrigger,
+    WaitStep,
+    WaitUntilStep,
+)
+from orchestrator.campaigns.versions import PublishedVersion
+from orchestrator.domain import journey_events as je
+from orchestrator.domain.subjects import NAMESPACE, message_stream
+
+MAX_STEPS_WITHOUT_WAIT = 1000
+
+
+@dataclass
+class Enrolment:
+    id: str
+    journey: str
+    version: int
+    contact: str | None
+    trigger: str
+    started_at: datetime
+    step: str | None = None
+    due: datetime | None = None
+    waiting_for: str | None = None
+    visits: dict[str, int] = field(default_factory=dict)
+    ended: bool = False
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """A fact to record on ``stream`` (the caller numbers versions per stream)."""
+
+    stream: UUID
+    event_class: type
+    fields: dict[str, Any]
+
+
+ContextFor = Callable[[str | None, datetime], Any]  # contact key, moment -> contact view
+
+
+class JourneyEngine:
+    def __init__(self, versions: Iterable[PublishedVersion], contact_view: ContextFor):
+        self.versions: dict[tuple[str, int], PublishedVersion] = {}
+        self.latest: dict[str, PublishedVersion] = {}
+        for version in sorted(versions, key=lambda v: (v.id, v.version)):
+            self.versions[(version.id, version.version)] = version
+            self.latest[version.id] = version
+        self.contact_view = contact_view
+        self.enrolments: dict[str, Enrolment] = {}
+        self.active_by_contact: dict[str | None, set[str]] = {}
+        self.last_entry: dict[tuple[str, str | None], datetime] = {}
+        self.message_contact: dict[str, str | None] = {}
+        self._due: list[tuple[datetime, str, str]] = []
+        self._out: list[Emitted] = []
+
+    # --- inputs ---------------------------------------------------------------------------
+
+    def on_touchpoint(self, touchpoint_type: str, touchpoint_id: str, contact: str | None,
+                      event: dict[str, Any], now: datetime) -> None:
+        """A touchpoint about ``contact`` happened at ``now`` (the contact's facts already
+        include it)."""
+        self.advance_to(now)
+        for enrolment in self._active(contact):
+            self._react(enrolment, touchpoint_type, event, now)
+        for version in self._triggered_by(touchpoint_type, event.get("stage")):
+            self._maybe_enrol(version, contact, touchpoint_id, touchpoint_type, event, now)
+
+    def advance_to(self, now: datetime) -> None:
+        """Resume every wait that is due by ``now``, each at its own due time."""
+        while self._due and self._due[0][0] <= now:
+            due, _, enrolment_id = heapq.heappop(self._due)
+            enrolment = self.enrolments.get(enrolment_id)
+            if enrolment is None or enrolment.ended or enrolment.due != due:
+                continue  # resumed early by its event, or ended meanwhile
+            self._resume(enrolment, due)
+
+    def next_due(self) -> datetime | None:
+        while self._due:
+            due, _, enrolment_id = self._due[0]
+            enrolment = self.enrolments.get(enrolment_id)
+            if enrolment is not None and not enrolment.ended and enrolment.due == due:
+                return due
+            heapq.heappop(self._due)
+        return None
+
+    def fire_broadcast(self, version: PublishedVersion, fired_at: datetime,
+                       contacts: Iterable[str]) -> None:
+        self.advance_to(fired_at)
+        journey = version.journey
+        trigger = f"cron:{fired_at.isoformat()}"
+        sends = [s for s in journey.steps if isinstance(s, SendStep)]
+        if any(s.is_public for s in sends):
+            self._enrol(version, None, trigger, "schedule", fired_at)
+        if any(not s.is_public for s in sends):
+            segment = journey.trigger.segment if isinstance(journey.trigger,
+                                                            ScheduleTrigger) else None
+            for contact in sorted(contacts):
+                if not self._may_enter(journey, contact, fired_at):
+                    continue
+                if segment is not None and not self._holds(segment, contact, {}, version,
+                                                           fired_at):
+                    continue
+                self._enrol(version, contact, trigger, "schedule", fired_at)
+
+    def broadcasts(self) -> list[PublishedVersion]:
+        return [v for v in self.latest.values() if v.journey.is_broadcast]
+
+    def drain(self) -> list[Emitted]:
+        out, self._out = self._out, []
+        return out
+
+    # --- restoring from recorded facts ------------------------------------------------------
+
+    def restore(self, event: Any) -> None:
+        if isinstance(event, je.ContactEnrolled):
+            at = datetime.fromisoformat(event.at)
+            enrolment = Enrolment(event.enrolment, event.journey, event.version, event.contact,
+                                  event.trigger, at)
+            self.enrolments[enrolment.id] = enrolment
+            self.active_by_contact.setdefault(event.contact, set()).add(enrolment.id)
+            self.last_entry[(event.journey, event.contact)] = at
+        elif isinstance(event, je.StepEntered):
+            enrolment = self.enrolments[event.enrolment]
+            enrolment.step = event.step
+            enrolment.visits[event.step] = enrolment.visits.get(event.step, 0) + 1
+            enrolment.due = datetime.fromisoformat(event.due) if event.due else None
+            enrolment.waiting_for = event.waiting_for
+            if enrolment.due is not None:
+                heapq.heappush(self._due, (enrolment.due, enrolment.id, enrolment.id))
+        elif isinstance(event, je.EnrolmentEnded):
+            enrolment = self.enrolments.pop(event.enrolment, None)
+            if enrolment is not None:
+                enrolment.ended = True
+                self.active_by_contact.get(enrolment.contact, set()).discard(enrolment.id)
+        elif isinstance(event, je.MessageScheduled):
+            self.message_contact[event.message] = event.contact
+
+    # --- reacting -------------------------------------------------------------------------------
+
+    def _active(self, contact: str | None) -> list[Enrolment]:
+        ids = sorted(self.active_by_contact.get(contact, ()))
+        return [self.enrolments[i] for i in ids if i in self.enrolments]
+
+    def _react(self, enrolment: Enrolment, touchpoint_type: str, event: dict[str, Any],
+               now: datetime) -> None:
+        version = self.versions[(enrolment.journey, enrolment.version)]
+        journey = version.journey
+        if touchpoint_type in journey.exit_on:
+            self._end(enrolment, f"exit:{touchpoint_type}", now)
+            return
+        goal = journey.goal
+        if goal is not None and goal.on == touchpoint_type and (
+                goal.stage is None or goal.stage == event.get("stage")) and (
+                goal.within is None or now - enrolment.started_at <= goal.within) and (
+                goal.condition is None or self._holds(goal.condition, enrolment.contact, event,
+                                                      version, now)):
+            self._end(enrolment, "goal", now)
+            return
+        if enrolment.waiting_for == touchpoint_type:
+            self._resume(enrolment, now)
+
+    def _triggered_by(self, touchpoint_type: str, stage: str | None) -> list[PublishedVersion]:
+        found = []
+        for version in self.latest.values():
+            trigger = version.journey.trigger
+            if isinstance(trigger, TouchpointTrigger) and trigger.on == touchpoint_type and (
+                    trigger.stage is None or trigger.stage == stage):
+                found.append(version)
+        return sorted(found, key=lambda v: v.id)
+
+    def _maybe_enrol(self, version: PublishedVersion, contact: str | None, touchpoint_id: str,
+                     touchpoint_type: str, event: dict[str, Any], now: datetime) -> None:
+        journey = version.journey
+        if not self._may_enter(journey, contact, now):
+            return
+        condition = journey.trigger.condition  # type: ignore[union-attr]
+        if condition is not None and not self._holds(condition, contact, event, version, now):
+            return
+        self._enrol(version, contact, touchpoint_id, touchpoint_type, now)
+
+    def _may_enter(self, journey: Journey, contact: str | None, now: datetime) -> bool:
+        if any(e.journey == journey.id for e in self._active(contact)):
+            return False
+        last = self.last_entry.get((journey.id, contact))
+        if last is None:
+            return True
+        return journey.reentry is not None and now - last >= journey.reentry
+
+    def _holds(self, expression: Any, contact: str | None, event: dict[str, Any],
+               version: PublishedVersion, now: datetime) -> bool:
+        try:
+            return bool(expression.evaluate(self._context(contact, event, version, now)))
+        except ExpressionFailed:
+            return False
+
+    def _context(self, contact: str | None, event: dict[str, Any], version: PublishedVersion,
+                 now: datetime) -> dict[str, Any]:
+        return {"contact": self.contact_view(contact, now), "event": event,
+                "journey": {"id": version.id, "version": version.version}}
+
+    # --- moving through steps ---------------------------------------------------------------
+
+    def _enrol(self, version: PublishedVersion, contact: str | None, trigger: str,
+               trigger_type: str, now: datetime) -> None:
+        key = f"{version.id}@{version.version}:{contact}:{trigger}"
+        stream = uuid5(NAMESPACE, f"enrolment:{key}")
+        enrolment = Enrolment(stream.hex, version.id, version.version, contact, trigger, now)
+        self.enrolments[enrolment.id] = enrolment
+        self.active_by_contact.setdefault(contact, set()).add(enrolment.id)
+        self.last_entry[(version.id, contact)] = now
+        self._emit(stream, je.ContactEnrolled, enrolment=enrolment.id, journey=version.id,
+                   version=version.version, contact=contact, trigger=trigger,
+                   trigger_type=trigger_type, at=now.isoformat())
+        self._run(enrolment, version.journey.first_step.id, now)
+
+    def _resume(self, enrolment: Enrolment, now: datetime) -> None:
+        journey = self.versions[(enrolment.journey, enrolment.version)].journey
+        enrolment.due = enrolment.waiting_for = None
+        self._run(enrolment, journey.next_step_id(enrolment.step), now)
+
+    def _run(self, enrolment: Enrolment, step_id: str | None, now: datetime) -> None:
+        version = self.versions[(enrolment.journey, enrolment.version)]
+        journey = version.journey
+        for _ in range(MAX_STEPS_WITHOUT_WAIT):
+            if step_id is None:
+                self._end(enrolment, "completed", now)
+                return
+            step = journey.step(step_id)
+            enrolment.step = step_id
+            enrolment.visits[step_id] = enrolment.visits.get(step_id, 0) + 1
+            if isinstance(step, SendStep):
+                self._step(enrolment, step_id, "send", now)
+                self._send(enrolment, step, version, now)
+                step_id = journey.next_step_id(step_id)
+            elif isinstance(step, WaitStep):
+                self._wait(enrolment, step_id, "wait", now + step.duration, None, now)
+                return
+            elif isinstance(step, WaitUntilStep):
+                self._wait(enrolment, step_id, "wait_until", now + step.timeout, step.on, now)
+                return
+            elif isinstance(step, BranchStep):
+                try:
+                    goto = step.choose(self._context(enrolment.contact, {}, version, now))
+                except ExpressionFailed as failure:
+                    self._end(enrolment, f"failed:branch {step_id}: {failure}", now)
+                    return
+                self._step(enrolment, step_id, "branch", now, goto=goto)
+                step_id = goto
+            elif isinstance(step, EndStep):
+                self._step(enrolment, step_id, "end", now)
+                self._end(enrolment, "end", now)
+                return
+        self._end(enrolment, "failed:too many steps without a wait", now)
+
+    def _send(self, enrolment: Enrolment, step: SendStep, version: PublishedVersion,
+              now: datetime) -> None:
+        broadcast = version.journey.is_broadcast
+        if broadcast and step.is_public != (enrolment.contact is None):
+            return  # public steps go out once per firing, private ones once per contact
+        visit = enrolment.visits[step.id]
+        message = "msg-" + uuid5(NAMESPACE, f"message:{enrolment.id}:{step.id}:{visit}").hex[:24]
+        self.message_contact[message] = enrolment.contact
+        self._emit(message_stream(message), je.MessageScheduled, message=message,
+                   enrolment=enrolment.id, contact=enrolment.contact, journey=enrolment.journey,
+                   version=enrolment.version, step=step.id, intent=step.intent,
+                   audience=step.audience, template=step.template, trigger=enrolment.trigger,
+                   at=now.isoformat())
+
+    def _wait(self, enrolment: Enrolment, step_id: str, kind: str, due: datetime,
+              waiting_for: str | None, now: datetime) -> None:
+        enrolment.due, enrolment.waiting_for = due, waiting_for
+        heapq.heappush(self._due, (due, enrolment.id, enrolment.id))
+        self._step(enrolment, step_id, kind, now, due=due, waiting_for=waiting_for)
+
+    def _step(self, enrolment: Enrolment, step_id: str, kind: str, now: datetime, *,
+              due: datetime | None = None, waiting_for: str | None = None,
+              goto: str | None = None) -> None:
+        self._emit(UUID(enrolment.id), je.StepEntered, enrolment=enrolment.id, step=step_id,
+                   kind=kind, at=now.isoformat(), due=due.isoformat() if due else None,
+                   waiting_for=waiting_for, goto=goto)
+
+    def _end(self, enrolment: Enrolment, reason: str, now: datetime) -> None:
+        enrolment.ended = True
+        enrolment.due = None
+        self.enrolments.pop(enrolment.id, None)
+        self.active_by_contact.get(enrolment.contact, set()).discard(enrolment.id)
+        self._emit(UUID(enrolment.id), je.EnrolmentEnded, enrolment=enrolment.id,
+                   reason=reason, at=now.isoformat())
+
+    def _emit(self, stream: UUID, event_class: type, **fields: Any) -> None:
+        self._out.append(Emitted(stream, event_class, fields))
+
+
+def cron_firings(version: PublishedVersion, after: datetime, until: datetime) -> list[datetime]:
+    """Every time the broadcast's schedule fires in ``(after, until]``."""
+    trigger = version.journey.trigger
+    assert isinstance(trigger, ScheduleTrigger)
+    cron = trigger.cron_trigger()
+    firings: list[datetime] = []
+    previous = None
+    moment = after + timedelta(microseconds=1)
+    while True:
+        fire = cron.get_next_fire_time(previous, moment)
+        if fire is None or fire > until:
+            return firings
+        if fire > after:
+            firings.append(fire)
+        previous = fire
+        moment = fire + timedelta(microseconds=1)

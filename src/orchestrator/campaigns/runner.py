@@ -1,0 +1,264 @@
+"""``orchestrator run --until TS``: the engine on a simulated clock, over recorded history.
+
+The clock starts at the earliest unprocessed touchpoint and passes touchpoints in
+business-time (``at``) order, resuming due waits and firing cron broadcasts as it passes
+them; the journeys published now are in force from the start. A touchpoint counts as
+processed once its position is at most the last run's high-water position and its ``at``
+at most the last run's clock, so a later run continues where the last one stopped, a
+touchpoint recorded late (``at`` before the clock) is taken at the clock, and running to
+the same TS twice records nothing twice.
+
+A run is one transaction: it records everything or nothing, so an interrupted run is
+simply run again.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid5
+
+from orchestrator.audit.history import read_log
+from orchestrator.campaigns.durations import parse_duration
+from orchestrator.campaigns.engine import JourneyEngine, cron_firings
+from orchestrator.campaigns.versions import PublishedVersion, published_versions
+from orchestrator.domain import events as ev
+from orchestrator.domain import journey_events as je
+from orchestrator.domain import subjects
+from orchestrator.domain.contact import ContactState, apply
+from orchestrator.domain.events import ERASED
+from orchestrator.domain.stages import StageThresholds
+from orchestrator.ingest.touchpoints import TYPES
+from orchestrator.store import Store
+
+ENGINE_STREAM = uuid5(subjects.NAMESPACE, "engine:clock")
+TOUCHPOINT_TYPE = {spec.event_class: name for name, spec in TYPES.items()}
+APPEND_BATCH = 2000
+INTERNAL_FIELDS = ("originator_id", "originator_version", "timestamp")
+
+
+@dataclass
+class RunReport:
+    started_at: datetime | None
+    until: datetime
+    touchpoints: int = 0
+    broadcasts: int = 0
+    recorded: int = 0
+    enrolments: int = 0
+    messages: list[str] = field(default_factory=list)
+    journeys: int = 0
+
+
+class ContactView:
+    """What an expression may read about a contact, as of a moment (no personal data
+    beyond the contact's own attributes)."""
+
+    def __init__(self, state: ContactState | None, now: datetime, thresholds: StageThresholds):
+        self._state = state
+        self._now = now
+        self._thresholds = thresholds
+
+    @property
+    def stage(self) -> str:
+        return self._state.stage(self._now, self._thresholds) if self._state else "unknown"
+
+    @property
+    def kind(self) -> str:
+        return self._state.kind if self._state and self._state.known else "unknown"
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        attributes = self._state.attributes if self._state else None
+        return attributes if isinstance(attributes, dict) else {}
+
+    @property
+    def locale(self) -> str | None:
+        return self._state.locale if self._state else None
+
+    @property
+    def timezone(self) -> str | None:
+        return self._state.timezone if self._state else None
+
+    @property
+    def purchases_total(self) -> int:
+        return len(self._state.purchases) if self._state else 0
+
+    @property
+    def last_purchase_days(self) -> int | None:
+        if not self._state or not self._state.purchases:
+            return None
+        last = max(at for at, _, _ in self._state.purchases if at <= self._now)
+        return (self._now - last).days
+
+    def purchases_within(self, duration: str) -> int:
+        if not self._state:
+            return 0
+        return self._state.purchases_within(parse_duration(duration), self._now)
+
+
+class _History:
+    """Contacts' facts as the clock passes them, and who each touchpoint is about."""
+
+    def __init__(self, thresholds: StageThresholds):
+        self.thresholds = thresholds
+        self.contacts: dict[str, ContactState] = {}
+        self.handle_owner: dict[UUID, str] = {}
+        self.phone_owners: dict[UUID, set[str]] = defaultdict(set)
+
+    def observe(self, event: Any) -> None:
+        contact = getattr(event, "contact", None)
+        if isinstance(event, ev.InboundSmsReceived):
+            for owner in self.phone_owners.get(event.originator_id, ()):
+                apply(self.contacts[owner], event)
+            return
+        if contact is None or not isinstance(event, ev.LedgerEvent):
+            return
+        state = self.contacts.setdefault(contact, ContactState(contact=contact))
+        apply(state, event)
+        if isinstance(event, ev.IdentityLinked) and event.handle != ERASED:
+            self.handle_owner[subjects.handle_stream(event.network, event.handle)] = contact
+        if isinstance(event, ev.ContactDetailsRecorded) and event.phone not in (None, ERASED):
+            self.phone_owners[subjects.phone_stream(event.phone)].add(contact)
+
+    def about(self, event: Any, message_contact: dict[str, str | None]) -> list[str | None]:
+        if isinstance(event, ev.SocialMentionReceived):
+            owner = self.handle_owner.get(event.originator_id)
+            return [owner if owner else f"handle:{event.originator_id.hex[:16]}"]
+        if isinstance(event, ev.InboundSmsReceived):
+            return sorted(self.phone_owners.get(event.originator_id, ()))
+        if isinstance(event, ev.MessageFeedbackRecorded):
+            if event.message in message_contact:
+                return [message_contact[event.message]]
+            return []
+        return [getattr(event, "contact", None)]
+
+    def view(self, contact: str | None, now: datetime) -> ContactView:
+        return ContactView(self.contacts.get(contact) if contact else None, now,
+                           self.thresholds)
+
+    def known_contacts(self) -> list[str]:
+        return [key for key, state in self.contacts.items() if state.known and not state.erased]
+
+
+def event_fields(event: Any, touchpoint_type: str) -> dict[str, Any]:
+    fields = {k: v for k, v in vars(event).items() if k not in INTERNAL_FIELDS}
+    fields["type"] = touchpoint_type
+    fields["id"] = event.touchpoint_id
+    return fields
+
+
+def run_until(store: Store, until: datetime, *, recorded_at: datetime,
+              thresholds: StageThresholds | None = None,
+              progress: Callable[[int], None] | None = None) -> RunReport:
+    thresholds = thresholds or StageThresholds()
+    versions = published_versions(store)
+    history = _History(thresholds)
+    engine = JourneyEngine(versions, history.view)
+    clock, high_water = _progress(store)
+    pending: list[tuple[datetime, int, Any]] = []
+    last_position = 0
+    for recorded in read_log(store):
+        event = recorded.event
+        last_position = recorded.position
+        if isinstance(event, ev.TouchpointRecorded):
+            at = datetime.fromisoformat(event.at)
+            if clock is not None and recorded.position <= high_water and at <= clock:
+                history.observe(event)
+            else:
+                pending.append((at, recorded.position, event))
+        elif isinstance(event, (je.ContactEnrolled, je.StepEntered, je.EnrolmentEnded,
+                                je.MessageScheduled)):
+            engine.restore(event)
+    pending.sort(key=lambda item: (item[0], item[1]))
+    due = [item for item in pending if item[0] <= until or (clock and item[0] <= clock)]
+    start = clock or (due[0][0] if due else None)
+    report = RunReport(started_at=start, until=until, journeys=len(engine.latest))
+    if start is None or start > until:
+        return report
+    timeline = _timeline(due, engine.broadcasts(), start, until, clock)
+    for moment, _, item in timeline:
+        if isinstance(item, PublishedVersion):
+            engine.fire_broadcast(item, moment, history.known_contacts())
+            report.broadcasts += 1
+            continue
+        event = item
+        history.observe(event)
+        touchpoint_type = TOUCHPOINT_TYPE[type(event)]
+        fields = event_fields(event, touchpoint_type)
+        for contact in history.about(event, engine.message_contact):
+            stage_before = history.view(contact, moment).stage if contact else None
+            engine.on_touchpoint(touchpoint_type, event.touchpoint_id, contact, fields, moment)
+            if contact and isinstance(event, ev.PurchaseRecorded | ev.ContactDetailsRecorded):
+                _stage_change(engine, history, contact, stage_before, event, moment)
+        report.touchpoints += 1
+        if progress and report.touchpoints % 5000 == 0:
+            progress(report.touchpoints)
+    engine.advance_to(until)
+    emitted = engine.drain()
+    report.enrolments = sum(1 for e in emitted if e.event_class is je.ContactEnrolled)
+    report.messages = [e.fields["message"] for e in emitted
+                       if e.event_class is je.MessageScheduled]
+    report.recorded = _record(store, emitted, until, max(last_position, high_water),
+                              recorded_at)
+    return report
+
+
+def _stage_change(engine: JourneyEngine, history: _History, contact: str,
+                  before: str | None, event: Any, moment: datetime) -> None:
+    """Entering a stage is a touchpoint of its own (``stage.entered``) for journeys."""
+    after = history.view(contact, moment).stage
+    if after != before:
+        engine.on_touchpoint("stage.entered", f"{event.touchpoint_id}:stage:{after}", contact,
+                             {"type": "stage.entered", "stage": after, "at": event.at,
+                              "id": f"{event.touchpoint_id}:stage:{after}"}, moment)
+
+
+def _timeline(due: list[tuple[datetime, int, Any]], broadcasts: Iterable[PublishedVersion],
+              start: datetime, until: datetime,
+              clock: datetime | None) -> list[tuple[datetime, tuple[int, int, str], Any]]:
+    """Touchpoints and cron firings in time order. A touchpoint recorded late is taken at
+    the clock; cron firings are those strictly after the last clock."""
+    items: list[tuple[datetime, tuple[int, int, str], Any]] = []
+    for at, position, event in due:
+        moment = max(at, clock) if clock else at
+        items.append((moment, (1, position, ""), event))
+    fired_after = clock or (start - timedelta(microseconds=1))
+    for version in broadcasts:
+        for fired in cron_firings(version, fired_after, until):
+            items.append((fired, (0, 0, version.id), version))
+    heapq.heapify(items)
+    return [heapq.heappop(items) for _ in range(len(items))]
+
+
+def _progress(store: Store) -> tuple[datetime | None, int]:
+    events = list(store.ledger.events.get(ENGINE_STREAM, desc=True, limit=1))
+    if not events:
+        return None, 0
+    return datetime.fromisoformat(events[0].clock), events[0].high_water
+
+
+def _record(store: Store, emitted: list[Any], until: datetime, high_water: int,
+            recorded_at: datetime) -> int:
+    with store.write() as unit:
+        versions: dict[UUID, int] = {}
+        streams = list({e.stream for e in emitted} | {ENGINE_STREAM})
+        for start in range(0, len(streams), 500):
+            versions.update(unit.tables.stream_versions(streams[start:start + 500]))
+        batch = []
+        for item in emitted:
+            version = versions.get(item.stream, 0) + 1
+            versions[item.stream] = version
+            batch.append(item.event_class(originator_id=item.stream, originator_version=version,
+                                          timestamp=recorded_at, **item.fields))
+            if len(batch) >= APPEND_BATCH:
+                unit.append(batch)
+                batch = []
+        batch.append(je.EngineAdvanced(
+            originator_id=ENGINE_STREAM, originator_version=versions.get(ENGINE_STREAM, 0) + 1,
+            timestamp=recorded_at, clock=until.isoformat(), high_water=high_water))
+        unit.append(batch)
+    return len(emitted)

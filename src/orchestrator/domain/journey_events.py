@@ -1,0 +1,91 @@
+"""Facts the journey engine records: versions, enrolments, step transitions, messages.
+
+Each enrolment is a stream (``ContactEnrolled`` first); each message is a stream
+(``MessageScheduled`` first, then what happened to it). Ids are derived from what the
+fact is about, so re-running the same history records nothing twice: a second
+``ContactEnrolled`` for the same enrolment would collide with the first.
+"""
+
+from __future__ import annotations
+
+from orchestrator.domain.events import LedgerEvent
+
+
+class JourneyPublished(LedgerEvent):
+    """An immutable version of a journey, with the exact file it came from."""
+
+    journey: str
+    version: int
+    digest: str
+    author: str
+    published_at: str
+    source_path: str
+    source: str
+
+
+class ContactEnrolled(LedgerEvent):
+    """A contact (or, for a broadcast's public steps, nobody: ``contact`` None) entered a
+    journey, pinned to ``version``, because of ``trigger`` (a touchpoint id, or
+    ``cron:TIME`` for a broadcast firing)."""
+
+    enrolment: str
+    journey: str
+    version: int
+    contact: str | None
+    trigger: str
+    trigger_type: str
+    at: str
+
+
+class StepEntered(LedgerEvent):
+    """The enrolment moved to ``step``. For waits, ``due`` is when it resumes and
+    ``waiting_for`` the touchpoint type that resumes it early; for branches, ``goto``."""
+
+    enrolment: str
+    step: str
+    kind: str
+    at: str
+    due: str | None
+    waiting_for: str | None
+    goto: str | None
+
+
+class EnrolmentEnded(LedgerEvent):
+    """``reason``: end, completed (fell off the last step), goal, exit:TYPE, failed:..."""
+
+    enrolment: str
+    reason: str
+    at: str
+
+
+class MessageScheduled(LedgerEvent):
+    """A send step produced a message; the channel policy decides where it may go."""
+
+    message: str
+    enrolment: str
+    contact: str | None
+    journey: str
+    version: int
+    step: str
+    intent: str
+    audience: str
+    template: str
+    trigger: str
+    at: str
+
+
+class MessageSent(LedgerEvent):
+    """An adapter accepted the message (dry-run: written to the outbox)."""
+
+    message: str
+    channel: str
+    provider_id: str
+    at: str
+
+
+class EngineAdvanced(LedgerEvent):
+    """The simulated clock reached ``clock`` having processed every touchpoint up to
+    position ``high_water``: where the next ``run --until`` continues from."""
+
+    clock: str
+    high_water: int
