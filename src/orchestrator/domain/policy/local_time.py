@@ -69,9 +69,9 @@ def first_instant_reading(zone: ZoneInfo, day: date, wall: time) -> datetime:
 def next_moment_inside_window(instant: datetime, zone: ZoneInfo, start: time, end: time
                               ) -> datetime:
     """``instant`` itself if it is inside the window in ``zone``, else the next opening."""
-    local = instant.astimezone(zone)
-    if start <= local.time() < end:
+    if is_inside_window(instant, zone, start, end):
         return instant.astimezone(UTC)
+    local = instant.astimezone(zone)
     opening_day = local.date() if local.time() < start else local.date() + timedelta(days=1)
     return first_instant_reading(zone, opening_day, start)
 

@@ -46,10 +46,6 @@ class Situation:
         """The consent purpose a private send needs."""
         return Purpose.MARKETING if self.is_marketing else Purpose.TRANSACTIONAL
 
-    @property
-    def contact_label(self) -> str:
-        return f"contact {self.contact.contact_id}" if self.contact else "no contact"
-
     def base_facts(self) -> dict[str, Primitive]:
         """The facts every decision records: what was asked, about whom."""
         facts: dict[str, Primitive] = {
