@@ -186,14 +186,15 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime,
             report.broadcasts += 1
             continue
         event = item
-        history.observe(event)
         touchpoint_type = TOUCHPOINT_TYPE[type(event)]
         fields = event_fields(event, touchpoint_type)
-        for contact in history.about(event, engine.message_contact):
-            stage_before = history.view(contact, moment).stage if contact else None
+        about = history.about(event, engine.message_contact)
+        stages_before = {c: history.view(c, moment).stage for c in about if c}
+        history.observe(event)
+        for contact in about:
             engine.on_touchpoint(touchpoint_type, event.touchpoint_id, contact, fields, moment)
-            if contact and isinstance(event, ev.PurchaseRecorded | ev.ContactDetailsRecorded):
-                _stage_change(engine, history, contact, stage_before, event, moment)
+            if contact in stages_before:
+                _stage_change(engine, history, contact, stages_before[contact], event, moment)
         report.touchpoints += 1
         if progress and report.touchpoints % 5000 == 0:
             progress(report.touchpoints)

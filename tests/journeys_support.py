@@ -1,0 +1,65 @@
+"""Helpers for journey tests: a templates folder, journey files, runs and messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+TEMPLATES = {
+    "thanks": {"email.subject.txt": "Thank you", "email.txt": "Thanks for your order.",
+               "sms.txt": "Thanks for your order."},
+    "offer": {"email.subject.txt": "For you", "email.txt": "A bundle for you."},
+    "spot": {"social.txt": "This week in the shop."},
+    "reply": {"social.txt": "Thank you for the kind words!"},
+    "note": {"email.txt": "A note for our regulars.", "letter.html": "<p>Hello</p>"},
+}
+
+
+class JourneyWorld:
+    def __init__(self, cli, store_url: str, folder: Path):
+        self.cli = cli
+        self.url = store_url
+        self.folder = folder
+        self.templates = folder / "templates"
+        for name, files in TEMPLATES.items():
+            (self.templates / name).mkdir(parents=True, exist_ok=True)
+            for file, text in files.items():
+                (self.templates / name / file).write_text(text)
+        self.counter = 0
+
+    def run_cli(self, *args: str):
+        return self.cli("--store", self.url, "--templates", str(self.templates), *args)
+
+    def publish(self, yaml_text: str, name: str | None = None) -> None:
+        self.counter += 1
+        path = self.folder / (name or f"journey{self.counter}.yaml")
+        path.write_text(yaml_text)
+        result = self.run_cli("journeys", "publish", str(path))
+        assert result.code == 0, result.err
+
+    def ingest(self, *touchpoints: dict) -> None:
+        self.counter += 1
+        path = self.folder / f"t{self.counter}.jsonl"
+        path.write_text("".join(json.dumps(t) + "\n" for t in touchpoints))
+        result = self.run_cli("ingest", str(path))
+        assert result.code == 0, result.err
+
+    def run(self, until: str) -> str:
+        result = self.run_cli("run", "--until", until)
+        assert result.code == 0, result.err
+        return result.out
+
+    def messages(self, contact: str | None = None) -> list[dict]:
+        args = ["messages", "--json"] + (["--contact", contact] if contact else [])
+        result = self.run_cli(*args)
+        assert result.code == 0, result.err
+        return json.loads(result.out)
+
+    def sent_steps(self, contact: str | None = None) -> list[tuple]:
+        return [(m["contact"], m["journey"], m["version"], m["step"], m["at"])
+                for m in self.messages(contact)]
+
+    def events(self, type_name: str) -> list[dict]:
+        result = self.run_cli("audit", "export")
+        lines = [json.loads(line) for line in result.out.splitlines()]
+        return [line for line in lines if line["type"] == type_name]
