@@ -331,7 +331,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.channels == "live":
         raise UsageError("live channels are not available yet; use --channels dry-run")
     with _store(args) as store:
-        report = run_until(store, args.until, recorded_at=_now(), thresholds=_thresholds())
+        report = run_until(store, args.until, recorded_at=_now(), thresholds=_thresholds(),
+                           templates_dir=_templates(args))
         record_checkpoint_if_any(store)
         _update_read_models(store)
     if report.started_at is None:
@@ -341,6 +342,9 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{report.until.isoformat()}: {report.touchpoints:,} touchpoints, "
           f"{report.broadcasts:,} broadcast firing(s), {report.enrolments:,} enrolment(s), "
           f"{len(report.messages):,} message(s) scheduled")
+    if report.decisions:
+        print("decisions: " + ", ".join(f"{status} {count:,}" for status, count
+                                        in sorted(report.decisions.items())))
     return 0
 
 

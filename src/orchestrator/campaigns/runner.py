@@ -15,7 +15,7 @@ simply run again.
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,8 +23,11 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from orchestrator.audit.history import read_log
+from orchestrator.campaigns.decisions import PolicyDesk, PolicyMemory, decision_event_fields
 from orchestrator.campaigns.durations import parse_duration
-from orchestrator.campaigns.engine import JourneyEngine, cron_firings
+from orchestrator.campaigns.engine import Emitted, JourneyEngine, cron_firings
+from orchestrator.campaigns.journey import TouchpointTrigger
+from orchestrator.campaigns.template_catalog import TemplateCatalog
 from orchestrator.campaigns.versions import PublishedVersion, published_versions
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
@@ -51,6 +54,8 @@ class RunReport:
     enrolments: int = 0
     messages: list[str] = field(default_factory=list)
     journeys: int = 0
+    decisions: Counter[str] = field(default_factory=Counter)
+    unsent: list[str] = field(default_factory=list)
 
 
 class ContactView:
@@ -151,13 +156,15 @@ def event_fields(event: Any, touchpoint_type: str) -> dict[str, Any]:
     return fields
 
 
-def run_until(store: Store, until: datetime, *, recorded_at: datetime,
+def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates_dir: str,
               thresholds: StageThresholds | None = None,
               progress: Callable[[int], None] | None = None) -> RunReport:
     thresholds = thresholds or StageThresholds()
     versions = published_versions(store)
     history = _History(thresholds)
     engine = JourneyEngine(versions, history.view)
+    memory = PolicyMemory()
+    desk = PolicyDesk(TemplateCatalog(templates_dir), thresholds)
     clock, high_water = _progress(store)
     pending: list[tuple[datetime, int, Any]] = []
     last_position = 0
@@ -168,44 +175,119 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime,
             at = datetime.fromisoformat(event.at)
             if clock is not None and recorded.position <= high_water and at <= clock:
                 history.observe(event)
+                memory.remember(event)
+                if isinstance(event, ev.MessageFeedbackRecorded):
+                    memory.feedback(event)
             else:
                 pending.append((at, recorded.position, event))
         elif isinstance(event, (je.ContactEnrolled, je.StepEntered, je.EnrolmentEnded,
                                 je.MessageScheduled)):
             engine.restore(event)
+            memory.remember(event)
+        elif isinstance(event, je.MessageDecided | je.MessageSent):
+            memory.remember(event)
     pending.sort(key=lambda item: (item[0], item[1]))
     due = [item for item in pending if item[0] <= until or (clock and item[0] <= clock)]
     start = clock or (due[0][0] if due else None)
     report = RunReport(started_at=start, until=until, journeys=len(engine.latest))
     if start is None or start > until:
         return report
+    run = _Run(engine, history, memory, desk, until, recorded_at)
     timeline = _timeline(due, engine.broadcasts(), start, until, clock)
-    for moment, _, item in timeline:
-        if isinstance(item, PublishedVersion):
+    for message, decide_at in sorted(memory.undecided.items(), key=lambda i: (i[1], i[0])):
+        if decide_at <= until:
+            heapq.heappush(timeline, (max(decide_at, start), (2, 0, message), message))
+    while timeline:
+        moment, _, item = heapq.heappop(timeline)
+        if isinstance(item, str):
+            run.decide(item, moment, timeline)
+        elif isinstance(item, PublishedVersion):
             engine.fire_broadcast(item, moment, history.known_contacts())
             report.broadcasts += 1
-            continue
-        event = item
+        else:
+            run.touchpoint(item, moment)
+            report.touchpoints += 1
+            if progress and report.touchpoints % 5000 == 0:
+                progress(report.touchpoints)
+        run.collect(timeline)
+    engine.advance_to(until)
+    run.collect(timeline)
+    while timeline:  # decisions due before `until` that the final waits produced
+        moment, _, item = heapq.heappop(timeline)
+        run.decide(item, moment, timeline)
+        run.collect(timeline)
+    report.enrolments = sum(1 for e in run.emitted if e.event_class is je.ContactEnrolled)
+    report.messages = [e.fields["message"] for e in run.emitted
+                       if e.event_class is je.MessageScheduled]
+    report.decisions = Counter(e.fields["status"] for e in run.emitted
+                               if issubclass(e.event_class, je.MessageDecided))
+    report.recorded = _record(store, run.emitted, until, max(last_position, high_water),
+                              recorded_at)
+    report.unsent = sorted(memory.unsent)
+    return report
+
+
+class _Run:
+    """One run's moving parts: engine outputs are collected as they appear, and every
+    message is put to the channel policy at the moment it is scheduled (again at its
+    ``not_before`` when deferred)."""
+
+    def __init__(self, engine: JourneyEngine, history: _History, memory: PolicyMemory,
+                 desk: PolicyDesk, until: datetime, recorded_at: datetime):
+        self.engine = engine
+        self.history = history
+        self.memory = memory
+        self.desk = desk
+        self.until = until
+        self.recorded_at = recorded_at
+        self.emitted: list[Emitted] = []
+
+    def touchpoint(self, event: Any, moment: datetime) -> None:
         touchpoint_type = TOUCHPOINT_TYPE[type(event)]
         fields = event_fields(event, touchpoint_type)
-        about = history.about(event, engine.message_contact)
-        stages_before = {c: history.view(c, moment).stage for c in about if c}
-        history.observe(event)
+        about = self.history.about(event, self.engine.message_contact)
+        stages_before = {c: self.history.view(c, moment).stage for c in about if c}
+        self.history.observe(event)
+        self.memory.remember(event)
+        if isinstance(event, ev.MessageFeedbackRecorded):
+            self.memory.feedback(event)
         for contact in about:
-            engine.on_touchpoint(touchpoint_type, event.touchpoint_id, contact, fields, moment)
+            self.engine.on_touchpoint(touchpoint_type, event.touchpoint_id, contact, fields,
+                                      moment)
             if contact in stages_before:
-                _stage_change(engine, history, contact, stages_before[contact], event, moment)
-        report.touchpoints += 1
-        if progress and report.touchpoints % 5000 == 0:
-            progress(report.touchpoints)
-    engine.advance_to(until)
-    emitted = engine.drain()
-    report.enrolments = sum(1 for e in emitted if e.event_class is je.ContactEnrolled)
-    report.messages = [e.fields["message"] for e in emitted
-                       if e.event_class is je.MessageScheduled]
-    report.recorded = _record(store, emitted, until, max(last_position, high_water),
-                              recorded_at)
-    return report
+                _stage_change(self.engine, self.history, contact, stages_before[contact],
+                              event, moment)
+
+    def collect(self, timeline: list) -> None:
+        for item in self.engine.drain():
+            self.emitted.append(item)
+            if item.event_class is je.MessageScheduled:
+                scheduled = _as_event(item, self.recorded_at)
+                self.memory.remember(scheduled)
+                self.decide(scheduled.message, datetime.fromisoformat(scheduled.at), timeline)
+
+    def decide(self, message: str, moment: datetime, timeline: list) -> None:
+        scheduled = self.memory.scheduled[message]
+        if message not in self.memory.undecided:
+            return  # decided meanwhile
+        version = self.engine.versions[(scheduled.journey, scheduled.version)]
+        trigger = version.journey.trigger
+        is_reply = isinstance(trigger, TouchpointTrigger) and trigger.on == "social.mention"
+        state = self.history.contacts.get(scheduled.contact) if scheduled.contact else None
+        decision = self.desk.decide(scheduled, state, self.memory, is_reply, moment)
+        event_class = je.DECISION_CLASSES[decision.status]
+        item = Emitted(subjects.message_stream(message), event_class,
+                       decision_event_fields(message, decision, moment))
+        self.emitted.append(item)
+        self.memory.remember(_as_event(item, self.recorded_at))
+        if decision.status == "deferred" and decision.not_before is not None and (
+                decision.not_before <= self.until):
+            heapq.heappush(timeline, (decision.not_before, (2, 0, message), message))
+
+
+def _as_event(item: Emitted, recorded_at: datetime) -> Any:
+    return item.event_class(originator_id=item.stream, originator_version=1,
+                            timestamp=recorded_at, **item.fields)
 
 
 def _stage_change(engine: JourneyEngine, history: _History, contact: str,
@@ -221,6 +303,7 @@ def _stage_change(engine: JourneyEngine, history: _History, contact: str,
 def _timeline(due: list[tuple[datetime, int, Any]], broadcasts: Iterable[PublishedVersion],
               start: datetime, until: datetime,
               clock: datetime | None) -> list[tuple[datetime, tuple[int, int, str], Any]]:
+    """A heap (not a sorted list): decisions deferred during the run are pushed into it."""
     """Touchpoints and cron firings in time order. A touchpoint recorded late is taken at
     the clock; cron firings are those strictly after the last clock."""
     items: list[tuple[datetime, tuple[int, int, str], Any]] = []
@@ -232,7 +315,7 @@ def _timeline(due: list[tuple[datetime, int, Any]], broadcasts: Iterable[Publish
         for fired in cron_firings(version, fired_after, until):
             items.append((fired, (0, 0, version.id), version))
     heapq.heapify(items)
-    return [heapq.heappop(items) for _ in range(len(items))]
+    return items
 
 
 def _progress(store: Store) -> tuple[datetime | None, int]:

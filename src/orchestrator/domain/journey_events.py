@@ -89,3 +89,38 @@ class EngineAdvanced(LedgerEvent):
 
     clock: str
     high_water: int
+
+
+class MessageDecided(LedgerEvent):
+    """Base of the channel policy's decisions about a message: the rule that fired, a
+    reason an auditor can read, and the facts it used (consent event, cap counts, local
+    time...), so the decision can be re-derived later."""
+
+    message: str
+    status: str
+    channel: str | None
+    rule: str
+    reason: str
+    facts: dict
+    not_before: str | None
+    at: str
+
+
+class ChannelChosen(MessageDecided):
+    """The policy chose ``channel``; the message waits for the dispatcher to send it."""
+
+
+class MessageDeferred(MessageDecided):
+    """Not now (quiet hours, a frequency cap): decided again at ``not_before``."""
+
+
+class MessageSuppressed(MessageDecided):
+    """Never sent: no consent, a suppression, a segment offer in public, erasure..."""
+
+
+class ReviewRequested(MessageDecided):
+    """Held for a person to review (a reply to a hostile, press or competitor mention)."""
+
+
+DECISION_CLASSES = {"scheduled": ChannelChosen, "deferred": MessageDeferred,
+                    "suppressed": MessageSuppressed, "held_for_review": ReviewRequested}

@@ -61,10 +61,11 @@ class _Page:
         purchases, new_phones, erased = [], [], []
         message_ids = sorted({e.message for e in self.events
                               if isinstance(e, je.MessageScheduled | je.MessageSent
-                                            | ev.MessageFeedbackRecorded) and e.message})
+                                            | je.MessageDecided | ev.MessageFeedbackRecorded)
+                              and e.message})
         messages = self._load(t.messages, t.messages.c.message, message_ids, key="message")
         for event in self.events:
-            if isinstance(event, je.MessageScheduled | je.MessageSent
+            if isinstance(event, je.MessageScheduled | je.MessageSent | je.MessageDecided
                           | ev.MessageFeedbackRecorded):
                 _message(messages, event)
                 continue
@@ -158,6 +159,11 @@ def _message(messages: dict[str, dict[str, Any]], event: Any) -> None:
     row = messages.get(event.message)
     if row is None:
         return  # feedback about a message this store never scheduled
+    if isinstance(event, je.MessageDecided):
+        # The policy's latest word: status, channel, and the rule and reason behind it.
+        row.update(status=event.status, channel=event.channel,
+                   reason=f"{event.rule}: {event.reason}")
+        return
     if isinstance(event, je.MessageSent):
         row.update(channel=event.channel, provider_id=event.provider_id)
         status = "sent"

@@ -1,0 +1,136 @@
+"""From the history to the channel policy's inputs, and its decisions back to facts.
+
+The policy (``orchestrator.domain.policy``) is pure; this module builds its arguments from
+what the engine knows at the moment of the decision: the contact's consents and
+suppressions as of then, its recent marketing sends (for the caps), the mention being
+replied to, and which channels the message's template can use.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from orchestrator.campaigns.template_catalog import TemplateCatalog
+from orchestrator.domain import events as ev
+from orchestrator.domain import journey_events as je
+from orchestrator.domain.contact import ContactState
+from orchestrator.domain.policy import (
+    ChannelCapabilities,
+    ConsentFact,
+    ContactFacts,
+    Decision,
+    MentionFacts,
+    PolicyConfig,
+    SendRequest,
+    SuppressionFact,
+    decide,
+)
+from orchestrator.domain.stages import StageThresholds
+
+MARKETING_INTENTS = frozenset({"reach", "activation", "showcase", "relationship"})
+DRY_RUN_CHANNELS = frozenset({"email", "sms", "mail", "social"})
+FEEDBACK_SUPPRESSION = {ev.MessageBounced: "hard_bounce", ev.MessageComplained: "complaint",
+                        ev.MessageUnsubscribed: "unsubscribed"}
+
+
+@dataclass
+class PolicyMemory:
+    """What the policy needs beyond a contact's own facts, kept as the clock passes."""
+
+    sends: dict[str, list[tuple[str, datetime]]] = field(default_factory=lambda: defaultdict(
+        list))
+    feedback_suppressions: dict[str, dict[str, SuppressionFact]] = field(
+        default_factory=lambda: defaultdict(dict))
+    channel_of: dict[str, str] = field(default_factory=dict)
+    scheduled: dict[str, je.MessageScheduled] = field(default_factory=dict)
+    mentions: dict[str, MentionFacts] = field(default_factory=dict)
+    undecided: dict[str, datetime] = field(default_factory=dict)  # message -> decide at
+    unsent: set[str] = field(default_factory=set)  # chosen, not yet sent
+
+    def remember(self, event: Any) -> None:
+        """Fold one recorded fact in (used when restoring, and as a run records)."""
+        if isinstance(event, je.MessageScheduled):
+            self.scheduled[event.message] = event
+            self.undecided[event.message] = datetime.fromisoformat(event.at)
+        elif isinstance(event, je.MessageDecided):
+            self.undecided.pop(event.message, None)
+            if isinstance(event, je.MessageDeferred) and event.not_before:
+                self.undecided[event.message] = datetime.fromisoformat(event.not_before)
+            if isinstance(event, je.ChannelChosen):
+                self.unsent.add(event.message)
+                self.channel_of[event.message] = event.channel
+                scheduled = self.scheduled.get(event.message)
+                if scheduled and scheduled.contact and scheduled.intent in MARKETING_INTENTS:
+                    self.sends[scheduled.contact].append(
+                        (event.channel, datetime.fromisoformat(event.at)))
+        elif isinstance(event, je.MessageSent):
+            self.unsent.discard(event.message)
+        elif isinstance(event, ev.SocialMentionReceived):
+            self.mentions[event.touchpoint_id] = MentionFacts(
+                network=event.network, stance=event.stance, author_kind=event.author_kind)
+
+    def feedback(self, event: ev.MessageFeedbackRecorded) -> None:
+        reason = FEEDBACK_SUPPRESSION.get(type(event))
+        scheduled = self.scheduled.get(event.message or "")
+        channel = self.channel_of.get(event.message or "")
+        if reason and scheduled and scheduled.contact and channel:
+            self.feedback_suppressions[scheduled.contact][channel] = SuppressionFact(
+                reason=reason, at=datetime.fromisoformat(event.at),
+                event_ref=event.touchpoint_id)
+
+
+class PolicyDesk:
+    """Asks the policy about one message at one moment."""
+
+    def __init__(self, templates: TemplateCatalog, thresholds: StageThresholds,
+                 config: PolicyConfig | None = None,
+                 live: frozenset[str] = DRY_RUN_CHANNELS):
+        self.templates = templates
+        self.thresholds = thresholds
+        self.config = config or PolicyConfig()
+        self.live = live
+
+    def decide(self, message: je.MessageScheduled, state: ContactState | None,
+               memory: PolicyMemory, is_reply_to_mention: bool, now: datetime) -> Decision:
+        request = SendRequest(
+            message_id=message.message, intent=message.intent, audience=message.audience,
+            journey_id=message.journey, journey_version=message.version, step_id=message.step,
+            is_reply_to_mention=is_reply_to_mention, carries_contact_data=False)
+        mention = memory.mentions.get(message.trigger) if is_reply_to_mention else None
+        if is_reply_to_mention and mention is None:
+            mention = MentionFacts(network="unknown")
+        capabilities = ChannelCapabilities(
+            with_template=frozenset(self.templates.channels(message.template)), live=self.live)
+        facts = self.contact_facts(message.contact, state, memory, now)
+        return decide(request, facts, mention, capabilities, self.config, now)
+
+    def contact_facts(self, key: str | None, state: ContactState | None, memory: PolicyMemory,
+                      now: datetime) -> ContactFacts | None:
+        if key is None or state is None or (not state.known and not state.purchases):
+            return None
+        consents = {
+            (c.channel, c.purpose): ConsentFact(granted=c.granted,
+                                                at=datetime.fromisoformat(c.at),
+                                                source=c.source, event_ref=c.touchpoint)
+            for c in state.consents.values()}
+        suppressions = {
+            s.channel: SuppressionFact(reason=s.reason, at=datetime.fromisoformat(s.at),
+                                       event_ref=s.touchpoint)
+            for s in state.suppressions.values() if s.reason != "erased"}
+        suppressions.update(memory.feedback_suppressions.get(key, {}))
+        return ContactFacts(
+            contact_id=key, kind=state.kind if state.known else "unknown",
+            stage=state.stage(now, self.thresholds),
+            has_verified_identity=bool(state.identities), consents=consents,
+            suppressions=suppressions, timezone=state.timezone, erased=state.erased,
+            recent_marketing_sends=tuple(memory.sends.get(key, ())))
+
+
+def decision_event_fields(message: str, decision: Decision, now: datetime) -> dict[str, Any]:
+    payload = decision.as_payload()
+    return {"message": message, "status": payload["status"], "channel": payload["channel"],
+            "rule": payload["rule"], "reason": payload["reason"], "facts": payload["facts"],
+            "not_before": payload["not_before"], "at": now.isoformat()}
