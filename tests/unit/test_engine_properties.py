@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +19,7 @@ from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
 from orchestrator.domain.stages import StageThresholds
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 TEMPLATES = Path(__file__).parent / "engine_templates"
 
 
@@ -41,7 +41,7 @@ def journeys(draw, name: str) -> str:
     lines.append("steps:")
     for index, kind in enumerate(kinds):
         lines.append(f"  - id: s{index}")
-        if kind == "send" or index == count - 1 and kind == "branch":
+        if kind == "send" or (index == count - 1 and kind == "branch"):
             lines.append("    send: {intent: relationship, template: thanks}")
         elif kind == "wait":
             lines.append(f"    wait: {draw(st.integers(min_value=1, max_value=5))}d")
