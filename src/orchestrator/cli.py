@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write events.jsonl, checkpoint.json and verification.json "
                              "into DIR instead of printing")
     export.set_defaults(handler=cmd_audit_export)
+    why = audit_commands.add_parser("why", parents=[common],
+                                    help="the chain of facts behind one message")
+    why.add_argument("message")
+    why.set_defaults(handler=cmd_audit_why)
     verify = audit_commands.add_parser("verify", parents=[common],
                                        help="check the tamper-evidence chain (exit 1 if broken)")
     verify.add_argument("--checkpoint", action="append", default=[], metavar="FILE",
@@ -452,6 +456,42 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
             return 0 if bundle.intact else 1
         export_events(store, selection, sys.stdout)
     return 0
+
+
+def cmd_audit_why(args: argparse.Namespace) -> int:
+    from orchestrator.audit.why import why
+    with _store(args, read_only=True) as store:
+        chain = why(store, args.message, _thresholds())
+    if getattr(args, "json", False):
+        _print_json(chain)
+        return 0
+    print(render_why(chain))
+    return 0
+
+
+def render_why(chain: dict[str, Any]) -> str:
+    journey = chain["journey"]
+    trigger = chain["trigger"]
+    lines = [f"message {chain['message']}: {chain['status']} on {chain['channel'] or 'no channel'}",
+             f"  to      {chain['contact'] or 'the public (no contact)'}",
+             f"  journey {journey['id']} v{journey['version']} "
+             f"(published by {journey.get('published_by', '?')} at "
+             f"{journey.get('published_at', '?')}), step {chain['step']}, intent "
+             f"{chain['intent']}, audience {chain['audience']}, template {chain['template']}",
+             f"  because {trigger.get('type')} {trigger.get('touchpoint_id', '')} at "
+             f"{trigger.get('at', '?')}"]
+    then = chain["contact_at_decision"]
+    if then:
+        consents = ", ".join(f"{c['channel']}/{c['purpose']} {c['status']}"
+                             for c in then["consents"]) or "none"
+        lines.append(f"  contact then: stage {then['stage']}, consents: {consents}")
+    for decision in chain["decisions"]:
+        lines.append(f"  decided {decision['status']} at {decision['at']}: {decision['rule']}"
+                     f" - {decision['reason']}")
+    for entry in chain["history"]:
+        detail = entry.get("rule") or entry.get("channel") or entry.get("touchpoint") or ""
+        lines.append(f"  {entry['at']}  {entry['status']:<16} {detail}")
+    return "\n".join(lines)
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:

@@ -123,6 +123,13 @@ class PostgresTables:
                                  "WHERE id = ANY(%s)"), (list(ids),))
         return {row["id"]: bytes(row["digest"]) for row in self.c.fetchall()}
 
+    def touchpoint_positions(self, ids: Sequence[str]) -> dict[str, int]:
+        if not ids:
+            return {}
+        self.c.execute(self._sql("SELECT id, position FROM {schema}.touchpoints "
+                                 "WHERE id = ANY(%s)"), (list(ids),))
+        return {row["id"]: row["position"] for row in self.c.fetchall()}
+
     def record_touchpoints(self, rows: Iterable[tuple[str, bytes, int]]) -> None:
         self.c.executemany(self._sql("INSERT INTO {schema}.touchpoints (id, digest, position) "
                                      "VALUES (%s, %s, %s)"), list(rows))

@@ -173,6 +173,13 @@ class SQLiteTables:
                        list(ids))
         return {row[0]: bytes(row[1]) for row in self.c.fetchall()}
 
+    def touchpoint_positions(self, ids: Sequence[str]) -> dict[str, int]:
+        if not ids:
+            return {}
+        self.c.execute(f"SELECT id, position FROM touchpoints WHERE id IN ({self._in(ids)})",
+                       list(ids))
+        return {row[0]: row[1] for row in self.c.fetchall()}
+
     def record_touchpoints(self, rows: Iterable[tuple[str, bytes, int]]) -> None:
         self.c.executemany("INSERT INTO touchpoints (id, digest, position) VALUES (?, ?, ?)",
                            list(rows))

@@ -1,0 +1,154 @@
+"""``orchestrator audit why MESSAGE_ID``: the chain of facts behind one message.
+
+Every link is read from the ledger by key (the message's stream, its enrolment's stream,
+the triggering touchpoint by its id, the contact's streams, the journey's stream), so the
+answer costs the same on a small store and on a large one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from orchestrator.audit.history import contact_state, stream_events
+from orchestrator.campaigns.versions import journey_stream
+from orchestrator.domain import events as ev
+from orchestrator.domain import journey_events as je
+from orchestrator.domain import subjects
+from orchestrator.domain.stages import StageThresholds
+from orchestrator.errors import UsageError
+from orchestrator.store import Store
+
+FEEDBACK_STATUS = {ev.MessageDelivered: "delivered", ev.MessageOpened: "opened",
+                   ev.MessageClicked: "clicked", ev.MessageBounced: "bounced",
+                   ev.MessageComplained: "complained", ev.MessageUnsubscribed: "unsubscribed"}
+
+
+def why(store: Store, message_id: str, thresholds: StageThresholds) -> dict[str, Any]:
+    events = stream_events(store, subjects.message_stream(message_id))
+    scheduled = next((e for e in events if isinstance(e, je.MessageScheduled)), None)
+    if scheduled is None:
+        raise UsageError(f"no message {message_id!r} in this store")
+    enrolment = stream_events(store, UUID(scheduled.enrolment))
+    decisions = [e for e in events if isinstance(e, je.MessageDecided)]
+    decided_at = datetime.fromisoformat(decisions[0].at if decisions else scheduled.at)
+    contact = scheduled.contact if scheduled.contact and not scheduled.contact.startswith(
+        "handle:") else None
+    return {
+        "message": message_id,
+        "contact": contact,
+        "journey": _journey(store, scheduled),
+        "step": scheduled.step,
+        "intent": scheduled.intent,
+        "audience": scheduled.audience,
+        "template": scheduled.template,
+        "scheduled_at": scheduled.at,
+        "trigger": _trigger(store, scheduled.trigger),
+        "enrolment": {
+            "id": scheduled.enrolment,
+            "entered_at": next((e.at for e in enrolment if isinstance(e, je.ContactEnrolled)),
+                               None),
+            "path": [{"step": e.step, "kind": e.kind, "at": e.at, "goto": e.goto}
+                     for e in enrolment if isinstance(e, je.StepEntered)],
+            "ended": next(({"reason": e.reason, "at": e.at} for e in enrolment
+                           if isinstance(e, je.EnrolmentEnded)), None),
+        },
+        "contact_at_decision": _contact_then(store, contact, decided_at, thresholds),
+        "decisions": [{"status": d.status, "channel": d.channel, "rule": d.rule,
+                       "reason": d.reason, "facts": d.facts, "not_before": d.not_before,
+                       "at": d.at} for d in decisions],
+        "channel": _latest_channel(events),
+        "status": _status(events),
+        "provider": next(({"provider_id": e.provider_id, "channel": e.channel, "at": e.at}
+                          for e in events if isinstance(e, je.MessageSent)), None),
+        "history": _history(events),
+    }
+
+
+def _journey(store: Store, scheduled: je.MessageScheduled) -> dict[str, Any]:
+    published = next((e for e in stream_events(store, journey_stream(scheduled.journey))
+                      if e.version == scheduled.version), None)
+    info: dict[str, Any] = {"id": scheduled.journey, "version": scheduled.version}
+    if published is not None:
+        info.update(digest=published.digest, published_by=published.author,
+                    published_at=published.published_at, source_path=published.source_path)
+    return info
+
+
+def _trigger(store: Store, trigger: str) -> dict[str, Any]:
+    if trigger.startswith("cron:"):
+        return {"type": "schedule", "at": trigger.removeprefix("cron:")}
+    with store.read() as tables:
+        position = _touchpoint_position(tables, trigger)
+    if position is None:
+        return {"touchpoint": trigger, "type": "stage.entered" if ":stage:" in trigger
+                else "unknown"}
+    [notification] = store.recorder.select_notifications(position, 1)
+    event = store.ledger.mapper.to_domain_event(notification)
+    fields = {k: v for k, v in vars(event).items()
+              if k not in ("originator_id", "originator_version", "timestamp")}
+    return {"position": position, "type": type(event).__name__, **fields}
+
+
+def _touchpoint_position(tables: Any, touchpoint_id: str) -> int | None:
+    found = tables.touchpoint_positions([touchpoint_id])
+    return found.get(touchpoint_id)
+
+
+def _contact_then(store: Store, contact: str | None, moment: datetime,
+                  thresholds: StageThresholds) -> dict[str, Any] | None:
+    if contact is None:
+        return None
+    state = contact_state(store, contact, moment)
+    if state is None:
+        return None
+    return {
+        "as_of": moment.isoformat(),
+        "stage": state.stage(moment, thresholds),
+        "kind": state.kind if state.known else "unknown",
+        "consents": [{"channel": c.channel, "purpose": c.purpose,
+                      "status": "granted" if c.granted else "withdrawn", "at": c.at,
+                      "source": c.source, "touchpoint": c.touchpoint}
+                     for c in sorted(state.consents.values(),
+                                     key=lambda c: (c.channel, c.purpose))],
+        "suppressions": [{"channel": s.channel, "reason": s.reason, "at": s.at}
+                         for s in state.suppressions.values()],
+        "erased": state.erased,
+    }
+
+
+def _history(events: list[Any]) -> list[dict[str, Any]]:
+    history = []
+    for event in events:
+        if isinstance(event, je.MessageScheduled):
+            history.append({"status": "scheduled", "at": event.at})
+        elif isinstance(event, je.MessageDecided):
+            history.append({"status": event.status, "at": event.at, "rule": event.rule})
+        elif isinstance(event, je.MessageSent):
+            history.append({"status": "sent", "at": event.at, "channel": event.channel})
+        elif type(event) in FEEDBACK_STATUS:
+            history.append({"status": FEEDBACK_STATUS[type(event)], "at": event.at,
+                            "touchpoint": event.touchpoint_id})
+    return history
+
+
+def _latest_channel(events: list[Any]) -> str | None:
+    channel = None
+    for event in events:
+        if isinstance(event, je.MessageDecided | je.MessageSent):
+            channel = event.channel
+    return channel
+
+
+def _status(events: list[Any]) -> str:
+    status = "scheduled"
+    rank = {"sent": 1, "delivered": 2, "opened": 3, "clicked": 4}
+    for entry in _history(events):
+        new = entry["status"]
+        if new in ("complained", "unsubscribed"):
+            continue
+        if new in rank and status in rank and rank[new] < rank[status]:
+            continue
+        status = new
+    return status
