@@ -1,0 +1,174 @@
+"""The channel policy decides every message of a run, and `audit why` explains each one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.journeys_support import JourneyWorld
+from tests.support import consent, contact, purchase
+
+AT = "2026-03-02T10:00:00+00:00"
+
+ON_PURCHASE = """
+journey: after-purchase
+trigger: {on: purchase.recorded}
+steps:
+  - id: hello
+    send: {intent: relationship, template: TEMPLATE}
+"""
+
+
+@pytest.fixture
+def world(cli, store_url, tmp_path):
+    world = JourneyWorld(cli, store_url, tmp_path)
+    (world.templates / "sms_only").mkdir()
+    (world.templates / "sms_only" / "sms.txt").write_text("Hi from the shop")
+    return world
+
+
+def why(world, message):
+    result = world.run_cli("audit", "why", message, "--json")
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def test_no_consent_is_suppressed_with_a_reason_that_names_consent(world):
+    world.publish(ON_PURCHASE.replace("TEMPLATE", "thanks"))
+    world.ingest(contact("c", AT), purchase("p", AT))
+    world.run("2026-03-03T00:00:00+00:00")
+
+    [message] = world.messages()
+    chain = why(world, message["id"])
+
+    assert (message["status"], message["channel"]) == ("suppressed", None)
+    assert "consent" in message["reason"]
+    assert chain["decisions"][0]["rule"] == "relationship.requires_marketing_consent"
+    assert chain["contact_at_decision"]["stage"] == "light_buyer"
+    assert chain["trigger"]["touchpoint_id"] == "p"
+
+
+def test_consent_withdrawn_a_minute_before_the_send_is_respected(world):
+    world.publish(ON_PURCHASE.replace("TEMPLATE", "thanks"))
+    world.ingest(contact("c", AT), consent("g", "2026-03-01T10:00:00+00:00"),
+                 consent("w", "2026-03-02T09:59:00+00:00", granted=False), purchase("p", AT))
+    world.run("2026-03-03T00:00:00+00:00")
+
+    [message] = world.messages()
+
+    assert message["status"] == "suppressed"
+    assert why(world, message["id"])["contact_at_decision"]["consents"][0]["status"] == (
+        "withdrawn")
+
+
+def test_sms_at_half_past_two_local_is_deferred_to_eight_then_sent(world):
+    world.publish(ON_PURCHASE.replace("TEMPLATE", "sms_only"))
+    night = "2026-03-29T02:30:00+01:00"  # the night the UK moves to summer time
+    world.ingest(contact("c", "2026-03-01T10:00:00+00:00", phone="+447700900123",
+                         timezone="Europe/London"),
+                 consent("g", "2026-03-01T10:00:00+00:00", channel="sms"), purchase("p", night))
+    world.run("2026-03-30T00:00:00+00:00")
+
+    [message] = world.messages()
+    chain = why(world, message["id"])
+
+    assert [d["status"] for d in chain["decisions"]] == ["deferred", "scheduled"]
+    assert chain["decisions"][0]["rule"] == "sms.quiet_hours"
+    assert chain["decisions"][0]["not_before"] == "2026-03-29T07:00:00+00:00"  # 08:00 BST
+    assert (message["status"], message["channel"]) == ("scheduled", "sms")
+
+
+def test_stop_arriving_while_a_message_is_deferred_wins(world):
+    world.publish(ON_PURCHASE.replace("TEMPLATE", "sms_only"))
+    world.ingest(contact("c", "2026-03-01T10:00:00+00:00", phone="+447700900123",
+                         timezone="Europe/London"),
+                 consent("g", "2026-03-01T10:00:00+00:00", channel="sms"),
+                 purchase("p", "2026-03-10T23:30:00+00:00"),
+                 {"id": "stop", "type": "sms.inbound", "at": "2026-03-11T06:00:00+00:00",
+                  "phone": "+447700900123", "body": "STOP"})
+    world.run("2026-03-12T00:00:00+00:00")
+
+    [message] = world.messages()
+    chain = why(world, message["id"])
+
+    assert [d["status"] for d in chain["decisions"]] == ["deferred", "suppressed"]
+    assert chain["decisions"][1]["rule"] == "suppression.wins"
+
+
+MENTION_REPLY = """
+journey: replies
+trigger: {on: social.mention}
+steps:
+  - id: reply
+    send: {intent: showcase, template: reply}
+"""
+
+
+@pytest.mark.parametrize(("mention", "status"), [
+    ({"stance": "hostile"}, "held_for_review"),
+    ({"stance": "neutral", "author_kind": "press"}, "held_for_review"),
+    ({"stance": "positive", "author_kind": "competitor"}, "held_for_review"),
+    ({"stance": "positive"}, "scheduled"),
+])
+def test_replies_to_hostile_press_or_competitor_mentions_are_held(world, mention, status):
+    world.publish(MENTION_REPLY)
+    world.ingest({"id": "m", "type": "social.mention", "at": AT, "network": "mastodon",
+                  "handle": "@someone", "text": "about the shop", **mention})
+    world.run("2026-03-03T00:00:00+00:00")
+
+    [message] = world.messages()
+
+    assert message["status"] == status
+    assert message["contact"] is None
+    assert why(world, message["id"])["trigger"]["type"] == "SocialMentionReceived"
+
+
+SEGMENT_IN_PUBLIC = """
+journey: leaky-offer
+trigger: {schedule: "0 9 * * MON", timezone: Europe/London}
+steps:
+  - id: offer
+    send: {intent: activation, template: spot, audience: segment}
+"""
+
+
+def test_a_segment_offer_in_a_broadcast_is_never_published(world):
+    world.publish(SEGMENT_IN_PUBLIC)
+    world.ingest(contact("c", AT))
+    world.run("2026-03-10T00:00:00+00:00")
+
+    [message] = world.messages()
+
+    assert (message["status"], message["channel"]) == ("suppressed", None)
+    assert message["reason"].startswith("public.segment_never_public")
+
+
+def test_delivery_feedback_moves_the_status_and_why_lists_it(world):
+    world.publish(ON_PURCHASE.replace("TEMPLATE", "thanks"))
+    world.ingest(contact("c", AT), consent("g", AT), purchase("p", AT))
+    world.run("2026-03-03T00:00:00+00:00")
+    [message] = world.messages()
+    for n, kind in enumerate(["delivered", "opened", "clicked"]):
+        world.ingest({"id": f"f{n}", "type": f"message.{kind}",
+                      "at": f"2026-03-03T0{n + 1}:00:00+00:00", "message": message["id"]})
+        world.run(f"2026-03-03T0{n + 1}:30:00+00:00")
+        assert world.messages()[0]["status"] == kind
+        assert why(world, message["id"])["status"] == kind
+    world.ingest({"id": "b", "type": "message.bounced", "at": "2026-03-03T05:00:00+00:00",
+                  "message": message["id"], "reason": "mailbox full"})
+
+    chain = why(world, message["id"])
+
+    assert chain["status"] == "bounced"
+    assert [h["status"] for h in chain["history"]] == ["scheduled", "scheduled", "delivered",
+                                                       "opened", "clicked", "bounced"]
+
+
+def test_why_for_an_unknown_message_is_bad_input(world):
+    world.ingest(contact("c", AT))
+
+    result = world.run_cli("audit", "why", "msg-nope")
+
+    assert result.code == 2
+    assert "no message 'msg-nope'" in result.err
