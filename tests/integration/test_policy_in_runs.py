@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from tests.journeys_support import JourneyWorld
 from tests.support import consent, contact, purchase
 
