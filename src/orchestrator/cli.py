@@ -150,6 +150,21 @@ def build_parser() -> argparse.ArgumentParser:
     messages.add_argument("--contact", default=None)
     messages.set_defaults(handler=cmd_messages)
 
+    review = commands.add_parser("review", parents=[common],
+                                 help="messages held for a person to review")
+    review_commands = review.add_subparsers(dest="review_command", required=True,
+                                            parser_class=_Parser)
+    review_commands.add_parser("list", parents=[common], help="the held messages"
+                               ).set_defaults(handler=cmd_review_list)
+    for verb, helptext in (("approve", "release a held message"),
+                           ("dismiss", "decide a held message will not be sent")):
+        action = review_commands.add_parser(verb, parents=[common], help=helptext)
+        action.add_argument("message")
+        action.add_argument("--by", default=None,
+                            help="who decides (default: $ORCHESTRATOR_ACTOR or $USER)")
+        action.add_argument("--note", default=None)
+        action.set_defaults(handler=cmd_review_act, approve=verb == "approve")
+
     contacts = commands.add_parser("contacts", parents=[common],
                                    help="contacts with their stage now (from the read model)")
     contacts.add_argument("--stage", default=None, help="only contacts at this stage")
@@ -349,6 +364,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     if report.decisions:
         print("decisions: " + ", ".join(f"{status} {count:,}" for status, count
                                         in sorted(report.decisions.items())))
+    return 0
+
+
+def cmd_review_list(args: argparse.Namespace) -> int:
+    from orchestrator.campaigns.review import held_messages
+    with _store(args) as store:
+        rows = held_messages(store)
+    if getattr(args, "json", False):
+        _print_json(rows)
+        return 0
+    for row in rows:
+        print(f"{row['id']}  {row['journey']}/{row['step']}  {row['intent']}  {row['at']}  "
+              f"{row['reason']}")
+    print(f"{len(rows):,} message(s) held for review")
+    return 0
+
+
+def cmd_review_act(args: argparse.Namespace) -> int:
+    from orchestrator.campaigns.review import act
+    with _store(args) as store:
+        status = act(store, args.message, approve=args.approve, actor=_actor(args.by),
+                     note=args.note, now=_now())
+        record_checkpoint_if_any(store)
+        _update_read_models(store)
+    print(f"{args.message}: {'approved' if args.approve else 'dismissed'} by "
+          f"{_actor(args.by)}; now {status}")
     return 0
 
 

@@ -171,3 +171,29 @@ def test_why_for_an_unknown_message_is_bad_input(world):
 
     assert result.code == 2
     assert "no message 'msg-nope'" in result.err
+
+
+@pytest.mark.parametrize(("verb", "status", "rule"), [("approve", "scheduled", "review.approved"),
+                                                      ("dismiss", "suppressed",
+                                                       "review.dismissed")])
+def test_the_review_queue_records_who_released_or_stopped_a_message(world, verb, status, rule):
+    world.publish(MENTION_REPLY)
+    world.ingest({"id": "m", "type": "social.mention", "at": AT, "network": "mastodon",
+                  "handle": "@someone", "text": "awful", "stance": "hostile"})
+    world.run("2026-03-03T00:00:00+00:00")
+    [held] = json.loads(world.run_cli("review", "list", "--json").out)
+
+    acted = world.run_cli("review", verb, held["id"], "--by", "ana@example.com",
+                          "--note", "checked with support")
+    again = world.run_cli("review", verb, held["id"], "--by", "ana@example.com")
+
+    assert acted.code == 0, acted.err
+    assert again.code == 2 and "not held for review" in again.err
+    assert json.loads(world.run_cli("review", "list", "--json").out) == []
+    chain = why(world, held["id"])
+    assert chain["status"] == status
+    assert chain["decisions"][-1]["rule"] == rule
+    assert chain["decisions"][-1]["facts"]["reviewer"] == "ana@example.com"
+    reviews = world.events("ReviewApproved" if verb == "approve" else "ReviewDismissed")
+    assert [(r["actor"], r["note"]) for r in reviews] == [("ana@example.com",
+                                                          "checked with support")]

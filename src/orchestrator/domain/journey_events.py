@@ -124,3 +124,21 @@ class ReviewRequested(MessageDecided):
 
 DECISION_CLASSES = {"scheduled": ChannelChosen, "deferred": MessageDeferred,
                     "suppressed": MessageSuppressed, "held_for_review": ReviewRequested}
+
+
+class ReviewApproved(LedgerEvent):
+    """A person released a held message; who, when, and why."""
+
+    message: str
+    actor: str
+    note: str | None
+    at: str
+
+
+class ReviewDismissed(LedgerEvent):
+    """A person decided a held message will not be sent."""
+
+    message: str
+    actor: str
+    note: str | None
+    at: str

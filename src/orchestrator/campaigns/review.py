@@ -1,0 +1,60 @@
+"""The review queue: messages the policy held for a person (replies to hostile, press or
+competitor mentions). Approving records who released it and chooses the channel it was
+held on; dismissing records who stopped it. Both are facts on the message's stream."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from orchestrator.audit.history import stream_events
+from orchestrator.domain import journey_events as je
+from orchestrator.domain import subjects
+from orchestrator.errors import UsageError
+from orchestrator.store import Store
+
+
+def held_messages(store: Store) -> list[dict[str, Any]]:
+    from orchestrator.projections.contact_directory import message_rows
+    from orchestrator.projections.runner import catch_up, open_directory
+    directory = open_directory(store)
+    catch_up(store, directory)
+    return [row for row in message_rows(directory.view) if row["status"] == "held_for_review"]
+
+
+def act(store: Store, message: str, *, approve: bool, actor: str, note: str | None,
+        now: datetime) -> str:
+    stream = subjects.message_stream(message)
+    events = stream_events(store, stream)
+    decisions = [e for e in events if isinstance(e, je.MessageDecided)]
+    if not decisions:
+        raise UsageError(f"no message {message!r} waiting for a decision in this store")
+    held = decisions[-1]
+    if not isinstance(held, je.ReviewRequested):
+        raise UsageError(f"message {message!r} is not held for review (it is {held.status})")
+    at = now.isoformat()
+    if approve:
+        outcome: list[Any] = [
+            je.ReviewApproved, {"message": message, "actor": actor, "note": note, "at": at}]
+        decision = (je.ChannelChosen, {
+            "message": message, "status": "scheduled", "channel": held.channel or "social",
+            "rule": "review.approved",
+            "reason": f"Held by {held.rule}; released by {actor}" + (f": {note}" if note else ""),
+            "facts": {"held_rule": held.rule, "reviewer": actor}, "not_before": None, "at": at})
+    else:
+        outcome = [je.ReviewDismissed, {"message": message, "actor": actor, "note": note,
+                                        "at": at}]
+        decision = (je.MessageSuppressed, {
+            "message": message, "status": "suppressed", "channel": None,
+            "rule": "review.dismissed",
+            "reason": f"Held by {held.rule}; dismissed by {actor}" + (f": {note}" if note else ""),
+            "facts": {"held_rule": held.rule, "reviewer": actor}, "not_before": None, "at": at})
+    with store.write() as unit:
+        version = unit.tables.stream_versions([stream]).get(stream, 0)
+        unit.append([
+            outcome[0](originator_id=stream, originator_version=version + 1, timestamp=now,
+                       **outcome[1]),
+            decision[0](originator_id=stream, originator_version=version + 2, timestamp=now,
+                        **decision[1]),
+        ])
+    return decision[1]["status"]
