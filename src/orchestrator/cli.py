@@ -143,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run on a simulated clock up to this moment, then exit")
     run.add_argument("--channels", choices=["dry-run", "live"], default="dry-run")
     run.add_argument("--outbox", default="outbox", help="dry-run outbox folder")
+    run.add_argument("--policy", default=None,
+                     help="channel policy rules (default: ./policy.yaml if present, else the "
+                          "SPEC's defaults)")
     run.set_defaults(handler=cmd_run)
 
     messages = commands.add_parser("messages", parents=[common],
@@ -351,7 +354,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("live channels are not available yet; use --channels dry-run")
     with _store(args) as store:
         report = run_until(store, args.until, recorded_at=_now(), thresholds=_thresholds(),
-                           templates_dir=_templates(args))
+                           templates_dir=_templates(args), policy=_policy(args.policy))
         record_checkpoint_if_any(store)
         _update_read_models(store)
     if report.started_at is None:
@@ -391,6 +394,14 @@ def cmd_review_act(args: argparse.Namespace) -> int:
     print(f"{args.message}: {'approved' if args.approve else 'dismissed'} by "
           f"{_actor(args.by)}; now {status}")
     return 0
+
+
+def _policy(path: str | None) -> Any:
+    from orchestrator.campaigns.policy_file import load_policy
+    from orchestrator.domain.policy import PolicyConfig
+    if path is None and os.path.exists("policy.yaml"):
+        path = "policy.yaml"
+    return load_policy(path) if path else PolicyConfig()
 
 
 def record_checkpoint_if_any(store: Any) -> None:

@@ -34,6 +34,7 @@ from orchestrator.domain import journey_events as je
 from orchestrator.domain import subjects
 from orchestrator.domain.contact import ContactState, apply
 from orchestrator.domain.events import ERASED
+from orchestrator.domain.policy import PolicyConfig
 from orchestrator.domain.stages import StageThresholds
 from orchestrator.ingest.touchpoints import TYPES
 from orchestrator.store import Store
@@ -157,14 +158,14 @@ def event_fields(event: Any, touchpoint_type: str) -> dict[str, Any]:
 
 
 def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates_dir: str,
-              thresholds: StageThresholds | None = None,
+              thresholds: StageThresholds | None = None, policy: PolicyConfig | None = None,
               progress: Callable[[int], None] | None = None) -> RunReport:
     thresholds = thresholds or StageThresholds()
     versions = published_versions(store)
     history = _History(thresholds)
     engine = JourneyEngine(versions, history.view)
     memory = PolicyMemory()
-    desk = PolicyDesk(TemplateCatalog(templates_dir), thresholds)
+    desk = PolicyDesk(TemplateCatalog(templates_dir), thresholds, policy)
     clock, high_water = _progress(store)
     pending: list[tuple[datetime, int, Any]] = []
     last_position = 0
