@@ -172,6 +172,173 @@ def bench_hash_only(folder: Path) -> float:
     return N / elapsed
 
 
+BENCH_JOURNEYS = {
+    "second-purchase.yaml": """
+journey: second-purchase
+trigger: {on: purchase.recorded, if: "contact.stage == 'light_buyer'"}
+reentry: 30d
+goal: {on: purchase.recorded, within: 21d}
+exit_on: [consent.withdrawn, message.unsubscribed]
+steps:
+  - id: thanks
+    send: {intent: relationship, template: thanks}
+  - id: pause
+    wait: 3d
+  - id: check
+    branch:
+      - if: "contact.purchases_within('30d') >= 2"
+        goto: done
+      - else: offer
+  - id: offer
+    send: {intent: relationship, template: thanks, audience: segment}
+  - id: done
+    end: true
+""",
+    "monday-spotlight.yaml": """
+journey: monday-spotlight
+trigger: {schedule: "0 9 * * MON", timezone: Europe/London,
+          segment: "contact.stage == 'regular_buyer'"}
+steps:
+  - id: post
+    send: {intent: activation, template: spot}
+  - id: regulars
+    send: {intent: relationship, template: thanks}
+""",
+    "mention-replies.yaml": """
+journey: mention-replies
+trigger: {on: social.mention, if: "event.stance == 'positive'"}
+steps:
+  - id: reply
+    send: {intent: showcase, template: spot}
+""",
+}
+
+
+def bench_simulated_run(folder: Path, contacts: int) -> tuple[float, int, float]:
+    """Touchpoints processed per second by `run --until` over a synthetic population."""
+    from orchestrator.campaigns.runner import run_until
+    from orchestrator.campaigns.versions import publish
+    from orchestrator.demo.population import DEMO_NOW, generate
+    from orchestrator.ingest.service import ingest_path
+    from orchestrator.store import Store
+    templates = folder / "templates"
+    for name, files in {"thanks": {"email.txt": "Thanks", "sms.txt": "Thanks"},
+                        "spot": {"social.txt": "This week in the shop"}}.items():
+        (templates / name).mkdir(parents=True, exist_ok=True)
+        for file, text in files.items():
+            (templates / name / file).write_text(text)
+    paths = []
+    for name, text in BENCH_JOURNEYS.items():
+        (folder / name).write_text(text)
+        paths.append(str(folder / name))
+    population = folder / "population.jsonl"
+    with population.open("w") as out:
+        generate(out, contacts=contacts)
+    with Store.open(f"sqlite:///{folder / 'run.db'}") as store:
+        ingest_path(store, str(population), recorded_at=RECORDED_AT)
+        publish(store, paths, str(templates), author="bench", now=RECORDED_AT)
+        started = time.perf_counter()
+        report = run_until(store, DEMO_NOW, recorded_at=RECORDED_AT,
+                           templates_dir=str(templates))
+        elapsed = time.perf_counter() - started
+    return report.touchpoints / elapsed, report.touchpoints, elapsed
+
+
+def bench_validate_500_steps(folder: Path) -> float:
+    """Seconds `journeys validate` takes on one 500-step journey."""
+    from orchestrator.campaigns.validation import validate_files
+    templates = folder / "templates"
+    lines = ["journey: long-one", "trigger: {on: purchase.recorded}", "steps:"]
+    for index in range(500):
+        lines.append(f"  - id: s{index}")
+        if index % 5 == 4:
+            lines.append("    wait: 1d")
+        elif index % 5 == 2 and index + 3 < 500:
+            lines += ["    branch:", "      - if: \"contact.purchases_within('30d') >= 2\"",
+                      f"        goto: s{index + 3}", f"      - else: s{index + 1}"]
+        else:
+            lines.append("    send: {intent: relationship, template: thanks}")
+    path = folder / "long.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    started = time.perf_counter()
+    journeys, problems = validate_files([str(path)], str(templates))
+    elapsed = time.perf_counter() - started
+    assert journeys and not problems, problems
+    return elapsed
+
+
+def bench_policy_decisions() -> float:
+    """In-memory channel policy decisions per second, over a mix of realistic cases."""
+    from datetime import timedelta as td
+
+    from orchestrator.domain.policy import (
+        ChannelCapabilities,
+        ConsentFact,
+        ContactFacts,
+        PolicyConfig,
+        SendRequest,
+        decide,
+    )
+    now = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    config = PolicyConfig()
+    capabilities = ChannelCapabilities(with_template=frozenset({"email", "sms", "mail"}),
+                                       live=frozenset({"email", "sms", "mail", "social"}))
+    contacts = []
+    for n in range(1000):
+        consents = {}
+        if n % 3:
+            consents[("email", "marketing")] = ConsentFact(granted=True, at=now - td(days=9),
+                                                           source="web", event_ref=f"g{n}")
+        if n % 5 == 0:
+            consents[("sms", "marketing")] = ConsentFact(granted=True, at=now - td(days=3),
+                                                         source="web", event_ref=f"s{n}")
+        contacts.append(ContactFacts(
+            contact_id=f"C{n}", kind="customer" if n % 7 else "prospect", stage="light_buyer",
+            consents=consents, timezone="Europe/London",
+            recent_marketing_sends=tuple(("email", now - td(hours=h)) for h in range(n % 4))))
+    requests = [SendRequest(message_id=f"m{n}", intent="relationship", journey_id="j",
+                            journey_version=1, step_id="s") for n in range(1000)]
+    decisions = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < 2.0:
+        for request, contact in zip(requests, contacts, strict=True):
+            decide(request, contact, None, capabilities, config, now)
+        decisions += len(requests)
+    return decisions / (time.perf_counter() - started)
+
+
+def bench_why_latency(folder: Path, events: int) -> tuple[float, int]:
+    """Median `audit why` latency (ms) on a store of about ``events`` events."""
+    import statistics
+
+    from orchestrator.audit.why import why
+    from orchestrator.campaigns.runner import run_until
+    from orchestrator.campaigns.versions import publish
+    from orchestrator.demo.population import DEMO_NOW, generate
+    from orchestrator.domain.stages import StageThresholds
+    from orchestrator.ingest.service import ingest_path
+    from orchestrator.store import Store
+    population = folder / "why.jsonl"
+    with population.open("w") as out:
+        generate(out, contacts=max(events // 4, 1000))
+    url = f"sqlite:///{folder / 'why.db'}"
+    with Store.open(url) as store:
+        ingest_path(store, str(population), recorded_at=RECORDED_AT)
+        (folder / "second.yaml").write_text(BENCH_JOURNEYS["second-purchase.yaml"])
+        publish(store, [str(folder / "second.yaml")], str(folder / "templates"),
+                author="bench", now=RECORDED_AT)
+        report = run_until(store, DEMO_NOW, recorded_at=RECORDED_AT,
+                           templates_dir=str(folder / "templates"))
+        total = store.max_position()
+    timings = []
+    with Store.open(url, read_only=True) as store:
+        for message in report.messages[:: max(len(report.messages) // 50, 1)][:50]:
+            started = time.perf_counter()
+            why(store, message, StageThresholds())
+            timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings), total
+
+
 def row(name: str, value: str, reference: str, ratio: str, target: str, ok: bool | None) -> str:
     verdict = "" if ok is None else ("met" if ok else "MISSED")
     return f"| {name} | {value} | {reference} | {ratio} | {target} | {verdict} |"
@@ -204,6 +371,23 @@ def main() -> int:
         results.append(row("audit verify events/s", f"{verified:,.0f}", f"read + sha256 only "
                            f"{hashed:,.0f}/s", f"{verified / hashed:.2f}", ">= 100,000/s",
                            verified >= 100_000))
+        contacts = int(os.environ.get("BENCH_RUN_CONTACTS", "100000"))
+        print(f"simulated run, {contacts:,} contacts, 3 journeys ...", file=sys.stderr)
+        rate, processed, seconds = bench_simulated_run(folder, contacts)
+        results.append(row(f"run --until, {contacts:,} contacts, 3 journeys",
+                           f"{rate:,.0f} touchpoints/s", f"{processed:,} touchpoints in "
+                           f"{seconds:.1f} s", "-", ">= 5,000/s", rate >= 5000))
+        seconds = bench_validate_500_steps(folder)
+        results.append(row("journeys validate, 500-step file", f"{seconds * 1000:,.0f} ms",
+                           "-", "-", "-", None))
+        decisions = bench_policy_decisions()
+        results.append(row("policy decisions (in memory)", f"{decisions:,.0f}/s", "-", "-",
+                           ">= 20,000/s", decisions >= 20000))
+        why_events = int(os.environ.get("BENCH_WHY_EVENTS", "1000000"))
+        print(f"audit why on a store of ~{why_events:,} events ...", file=sys.stderr)
+        latency, total = bench_why_latency(folder, why_events)
+        results.append(row("audit why latency (median of 50)", f"{latency:,.1f} ms",
+                           f"store of {total:,} events", "-", "< 200 ms", latency < 200))
         print(f"peak memory: {N:,} vs {BIG:,} lines ...", file=sys.stderr)
         small_rss, _ = peak_memory_of_ingest(folder, N)
         big_rss, big_rate = peak_memory_of_ingest(folder, BIG)
