@@ -215,7 +215,10 @@ steps:
 
 
 def bench_simulated_run(folder: Path, contacts: int) -> tuple[float, int, float]:
-    """Touchpoints processed per second by `run --until` over a synthetic population."""
+    """Touchpoints processed per second by `run --until` over a month of a synthetic
+    population's touchpoints (the run records every enrolment, step and decision)."""
+    from datetime import timedelta
+
     from orchestrator.campaigns.runner import run_until
     from orchestrator.campaigns.versions import publish
     from orchestrator.demo.population import DEMO_NOW, generate
@@ -232,8 +235,8 @@ def bench_simulated_run(folder: Path, contacts: int) -> tuple[float, int, float]
         (folder / name).write_text(text)
         paths.append(str(folder / name))
     population = folder / "population.jsonl"
-    with population.open("w") as out:
-        generate(out, contacts=contacts)
+    with population.open("w") as out:  # a month of activity: what a simulated month runs
+        generate(out, contacts=contacts, history=timedelta(days=30))
     with Store.open(f"sqlite:///{folder / 'run.db'}") as store:
         ingest_path(store, str(population), recorded_at=RECORDED_AT)
         publish(store, paths, str(templates), author="bench", now=RECORDED_AT)

@@ -211,7 +211,9 @@ class JourneyEngine:
         self._enrol(version, contact, touchpoint_id, touchpoint_type, now)
 
     def _may_enter(self, journey: Journey, contact: str | None, now: datetime) -> bool:
-        if any(e.journey == journey.id for e in self._active(contact)):
+        enrolments = self.enrolments
+        if any(enrolments[i].journey == journey.id
+               for i in self.active_by_contact.get(contact, ()) if i in enrolments):
             return False
         last = self.last_entry.get((journey.id, contact))
         if last is None:

@@ -29,17 +29,18 @@ HOSTILE = ["This brand is a scam, boycott them.", "I will make sure everyone hea
 
 
 def generate(out: IO[str], contacts: int = 10_000, seed: int = 7,
-             now: datetime = DEMO_NOW) -> int:
+             now: datetime = DEMO_NOW, history: timedelta = HISTORY) -> int:
     """Write the population's touchpoints to ``out`` in time order; returns the count."""
     rng = random.Random(seed)
-    lines = sorted(_touchpoints(rng, contacts, now), key=lambda t: (t["at"], t["id"]))
+    lines = sorted(_touchpoints(rng, contacts, now, history), key=lambda t: (t["at"], t["id"]))
     for touchpoint in lines:
         out.write(json.dumps(touchpoint, separators=(",", ":")) + "\n")
     return len(lines)
 
 
-def _touchpoints(rng: random.Random, contacts: int, now: datetime) -> Iterator[dict[str, Any]]:
-    start = now - HISTORY
+def _touchpoints(rng: random.Random, contacts: int, now: datetime,
+                 history: timedelta) -> Iterator[dict[str, Any]]:
+    start = now - history
     counter = iter(range(1, 10**9))
 
     def moment(after: datetime = start) -> str:
