@@ -355,6 +355,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with _store(args) as store:
         report = run_until(store, args.until, recorded_at=_now(), thresholds=_thresholds(),
                            templates_dir=_templates(args), policy=_policy(args.policy))
+        sent = _dispatch(store, args, report.unsent)
         record_checkpoint_if_any(store)
         _update_read_models(store)
     if report.started_at is None:
@@ -367,6 +368,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if report.decisions:
         print("decisions: " + ", ".join(f"{status} {count:,}" for status, count
                                         in sorted(report.decisions.items())))
+    if sent.sent or sent.failed or sent.retry_later:
+        channels = ", ".join(f"{channel} {count:,}" for channel, count
+                             in sorted(sent.by_channel.items()))
+        print(f"dry-run outbox {args.outbox}: {sent.sent:,} written ({channels}), "
+              f"{sent.failed:,} failed, {sent.retry_later:,} to retry")
     return 0
 
 
@@ -402,6 +408,18 @@ def _policy(path: str | None) -> Any:
     if path is None and os.path.exists("policy.yaml"):
         path = "policy.yaml"
     return load_policy(path) if path else PolicyConfig()
+
+
+def _dispatch(store: Any, args: argparse.Namespace, messages: list[str]) -> Any:
+    from orchestrator.channels.dry_run import dry_run_channels
+    from orchestrator.dispatch import DispatchSettings, SimulatedClock, dispatch
+    from orchestrator.rendering import TemplateRenderer
+    clock = SimulatedClock()
+    email_from = os.environ.get("ORCHESTRATOR_EMAIL_FROM")
+    channels = (dry_run_channels(args.outbox, email_from=email_from, clock=clock) if email_from
+                else dry_run_channels(args.outbox, clock=clock))
+    return dispatch(store, messages, channels, TemplateRenderer(_templates(args)),
+                    DispatchSettings.from_environment(), clock=clock, recorded_at=_now())
 
 
 def record_checkpoint_if_any(store: Any) -> None:

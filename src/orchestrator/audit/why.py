@@ -127,6 +127,8 @@ def _history(events: list[Any]) -> list[dict[str, Any]]:
             history.append({"status": event.status, "at": event.at, "rule": event.rule})
         elif isinstance(event, je.MessageSent):
             history.append({"status": "sent", "at": event.at, "channel": event.channel})
+        elif isinstance(event, je.MessageFailed):
+            history.append({"status": "failed", "at": event.at, "reason": event.reason})
         elif type(event) in FEEDBACK_STATUS:
             history.append({"status": FEEDBACK_STATUS[type(event)], "at": event.at,
                             "touchpoint": event.touchpoint_id})
@@ -136,7 +138,7 @@ def _history(events: list[Any]) -> list[dict[str, Any]]:
 def _latest_channel(events: list[Any]) -> str | None:
     channel = None
     for event in events:
-        if isinstance(event, je.MessageDecided | je.MessageSent):
+        if isinstance(event, je.MessageDecided | je.MessageSent | je.MessageFailed):
             channel = event.channel
     return channel
 

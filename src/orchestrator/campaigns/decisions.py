@@ -66,7 +66,7 @@ class PolicyMemory:
                 if scheduled and scheduled.contact and scheduled.intent in MARKETING_INTENTS:
                     self.sends[scheduled.contact].append(
                         (event.channel, datetime.fromisoformat(event.at)))
-        elif isinstance(event, je.MessageSent):
+        elif isinstance(event, je.MessageSent | je.MessageFailed):
             self.unsent.discard(event.message)
         elif isinstance(event, ev.SocialMentionReceived):
             self.mentions[event.touchpoint_id] = MentionFacts(

@@ -185,7 +185,7 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
                                 je.MessageScheduled)):
             engine.restore(event)
             memory.remember(event)
-        elif isinstance(event, je.MessageDecided | je.MessageSent):
+        elif isinstance(event, je.MessageDecided | je.MessageSent | je.MessageFailed):
             memory.remember(event)
     pending.sort(key=lambda item: (item[0], item[1]))
     due = [item for item in pending if item[0] <= until or (clock and item[0] <= clock)]

@@ -142,3 +142,12 @@ class ReviewDismissed(LedgerEvent):
     actor: str
     note: str | None
     at: str
+
+
+class MessageFailed(LedgerEvent):
+    """The channel refused the message for good (or it could not be built); not retried."""
+
+    message: str
+    channel: str
+    reason: str
+    at: str

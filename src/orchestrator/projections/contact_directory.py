@@ -61,12 +61,13 @@ class _Page:
         purchases, new_phones, erased = [], [], []
         message_ids = sorted({e.message for e in self.events
                               if isinstance(e, je.MessageScheduled | je.MessageSent
-                                            | je.MessageDecided | ev.MessageFeedbackRecorded)
+                                            | je.MessageDecided | je.MessageFailed
+                                            | ev.MessageFeedbackRecorded)
                               and e.message})
         messages = self._load(t.messages, t.messages.c.message, message_ids, key="message")
         for event in self.events:
             if isinstance(event, je.MessageScheduled | je.MessageSent | je.MessageDecided
-                          | ev.MessageFeedbackRecorded):
+                          | je.MessageFailed | ev.MessageFeedbackRecorded):
                 _message(messages, event)
                 continue
             if isinstance(event, ev.InboundSmsReceived):
@@ -163,6 +164,9 @@ def _message(messages: dict[str, dict[str, Any]], event: Any) -> None:
         # The policy's latest word: status, channel, and the rule and reason behind it.
         row.update(status=event.status, channel=event.channel,
                    reason=f"{event.rule}: {event.reason}")
+        return
+    if isinstance(event, je.MessageFailed):
+        row.update(status="failed", channel=event.channel, reason=event.reason)
         return
     if isinstance(event, je.MessageSent):
         row.update(channel=event.channel, provider_id=event.provider_id)
