@@ -26,6 +26,7 @@ class JourneyWorld:
             for file, text in files.items():
                 (self.templates / name / file).write_text(text)
         self.counter = 0
+        self.outbox = folder / "outbox"
 
     def run_cli(self, *args: str):
         return self.cli("--store", self.url, "--templates", str(self.templates), *args)
@@ -45,7 +46,7 @@ class JourneyWorld:
         assert result.code == 0, result.err
 
     def run(self, until: str) -> str:
-        result = self.run_cli("run", "--until", until)
+        result = self.run_cli("run", "--until", until, "--outbox", str(self.outbox))
         assert result.code == 0, result.err
         return result.out
 

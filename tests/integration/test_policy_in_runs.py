@@ -75,7 +75,10 @@ def test_sms_at_half_past_two_local_is_deferred_to_eight_then_sent(world):
     assert [d["status"] for d in chain["decisions"]] == ["deferred", "scheduled"]
     assert chain["decisions"][0]["rule"] == "sms.quiet_hours"
     assert chain["decisions"][0]["not_before"] == "2026-03-29T07:00:00+00:00"  # 08:00 BST
-    assert (message["status"], message["channel"]) == ("scheduled", "sms")
+    assert (message["status"], message["channel"]) == ("sent", "sms")
+    [written] = [json.loads(line) for line in (world.outbox / "sms.jsonl").read_text()
+                 .splitlines()]
+    assert (written["id"], written["at"]) == (message["id"], "2026-03-29T07:00:00+00:00")
 
 
 def test_stop_arriving_while_a_message_is_deferred_wins(world):
@@ -108,7 +111,7 @@ steps:
     ({"stance": "hostile"}, "held_for_review"),
     ({"stance": "neutral", "author_kind": "press"}, "held_for_review"),
     ({"stance": "positive", "author_kind": "competitor"}, "held_for_review"),
-    ({"stance": "positive"}, "scheduled"),
+    ({"stance": "positive"}, "sent"),
 ])
 def test_replies_to_hostile_press_or_competitor_mentions_are_held(world, mention, status):
     world.publish(MENTION_REPLY)
@@ -145,9 +148,11 @@ def test_a_segment_offer_in_a_broadcast_is_never_published(world):
 
 def test_delivery_feedback_moves_the_status_and_why_lists_it(world):
     world.publish(ON_PURCHASE.replace("TEMPLATE", "thanks"))
-    world.ingest(contact("c", AT), consent("g", AT), purchase("p", AT))
+    world.ingest(contact("c", AT, email="c1@example.com"), consent("g", AT), purchase("p", AT))
     world.run("2026-03-03T00:00:00+00:00")
     [message] = world.messages()
+    assert (message["status"], message["channel"]) == ("sent", "email")
+    assert (world.outbox / "email" / f"{message['id']}.eml").exists()
     for n, kind in enumerate(["delivered", "opened", "clicked"]):
         world.ingest({"id": f"f{n}", "type": f"message.{kind}",
                       "at": f"2026-03-03T0{n + 1}:00:00+00:00", "message": message["id"]})
@@ -160,8 +165,21 @@ def test_delivery_feedback_moves_the_status_and_why_lists_it(world):
     chain = why(world, message["id"])
 
     assert chain["status"] == "bounced"
-    assert [h["status"] for h in chain["history"]] == ["scheduled", "scheduled", "delivered",
-                                                       "opened", "clicked", "bounced"]
+    assert [h["status"] for h in chain["history"]] == ["scheduled", "scheduled", "sent",
+                                                       "delivered", "opened", "clicked",
+                                                       "bounced"]
+    assert chain["provider"]["provider_id"].startswith("dry-run:email:")
+
+
+def test_consent_without_an_address_on_that_channel_is_not_a_channel(world):
+    world.publish(ON_PURCHASE.replace("TEMPLATE", "thanks"))
+    world.ingest(contact("c", AT), consent("g", AT), purchase("p", AT))  # no email address
+    world.run("2026-03-03T00:00:00+00:00")
+
+    [message] = world.messages()
+
+    assert message["status"] == "suppressed"
+    assert "no email address on record" in message["reason"]
 
 
 def test_why_for_an_unknown_message_is_bad_input(world):
@@ -194,6 +212,8 @@ def test_the_review_queue_records_who_released_or_stopped_a_message(world, verb,
     assert chain["status"] == status
     assert chain["decisions"][-1]["rule"] == rule
     assert chain["decisions"][-1]["facts"]["reviewer"] == "ana@example.com"
+    world.run("2026-03-04T00:00:00+00:00")  # the next run sends what was released
+    assert why(world, held["id"])["status"] == ("sent" if verb == "approve" else "suppressed")
     reviews = world.events("ReviewApproved" if verb == "approve" else "ReviewDismissed")
     assert [(r["actor"], r["note"]) for r in reviews] == [("ana@example.com",
                                                           "checked with support")]

@@ -103,7 +103,8 @@ class PolicyDesk:
         if is_reply_to_mention and mention is None:
             mention = MentionFacts(network="unknown")
         capabilities = ChannelCapabilities(
-            with_template=frozenset(self.templates.channels(message.template)), live=self.live)
+            with_template=frozenset(self.templates.channels(message.template)), live=self.live,
+            addressable=_addressable(state))
         facts = self.contact_facts(message.contact, state, memory, now)
         return decide(request, facts, mention, capabilities, self.config, now)
 
@@ -127,6 +128,13 @@ class PolicyDesk:
             has_verified_identity=bool(state.identities), consents=consents,
             suppressions=suppressions, timezone=state.timezone, erased=state.erased,
             recent_marketing_sends=tuple(memory.sends.get(key, ())))
+
+
+def _addressable(state: ContactState | None) -> frozenset[str]:
+    if state is None:
+        return frozenset()
+    present = {"email": state.email, "sms": state.phone, "mail": state.address}
+    return frozenset(channel for channel, value in present.items() if value is not None)
 
 
 def decision_event_fields(message: str, decision: Decision, now: datetime) -> dict[str, Any]:

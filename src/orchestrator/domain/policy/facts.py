@@ -159,16 +159,21 @@ class SendRequest:
 class ChannelCapabilities:
     """Which channels could physically carry this message: ``with_template`` have a
     template file for it, ``live`` are configured (with ``--channels live``) or dry-run.
-    A channel can carry the message only if it is in both."""
+    A channel can carry the message only if it is in both, and, when ``addressable`` is
+    given, only if the recipient has an address on it (an email address, a phone number,
+    a postal address): consent to a channel nobody can reach us on is not a channel."""
 
     with_template: frozenset[str]
     live: frozenset[str]
+    addressable: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
-        for channel in (*self.with_template, *self.live):
+        for channel in (*self.with_template, *self.live, *(self.addressable or ())):
             _require_one_of(channel, ALL_CHANNELS, "capability channel")
         object.__setattr__(self, "with_template", frozenset(self.with_template))
         object.__setattr__(self, "live", frozenset(self.live))
+        if self.addressable is not None:
+            object.__setattr__(self, "addressable", frozenset(self.addressable))
 
     @classmethod
     def of(cls, *channels: str) -> ChannelCapabilities:
@@ -185,4 +190,7 @@ class ChannelCapabilities:
             return f"this message has no {channel} template"
         if channel not in self.live:
             return f"the {channel} channel is not live"
+        if (self.addressable is not None and channel != Channel.SOCIAL
+                and channel not in self.addressable):
+            return f"no {channel} address on record for the contact"
         return None
