@@ -3,10 +3,9 @@ broadcasts across DST changes, and determinism."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from tests.journeys_support import JourneyWorld
 from tests.support import consent, contact, purchase
 
@@ -37,7 +36,7 @@ D0 = "2026-03-02T10:00:00+00:00"
 
 
 def day(n: int, hour: int = 10) -> str:
-    moment = datetime(2026, 3, 2, hour, tzinfo=timezone.utc) + timedelta(days=n)
+    moment = datetime(2026, 3, 2, hour, tzinfo=UTC) + timedelta(days=n)
     return moment.isoformat()
 
 
