@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                                help="synthetic population on the embedded store, and a summary")
     demo.add_argument("--contacts", type=int, default=10_000)
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--outbox", default="outbox", help="dry-run outbox folder")
     demo.set_defaults(handler=cmd_demo)
 
     ingest = commands.add_parser("ingest", parents=[common], help="record touchpoints (JSONL)")
@@ -660,11 +661,21 @@ def render_summary(summary: dict[str, Any]) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """The main job on the embedded store: a synthetic population and its history, the
+    example journeys, a simulated month on dry-run channels, and what happened."""
+    from datetime import timedelta
+
     from orchestrator.audit.checkpoints import record_checkpoint
     from orchestrator.audit.summary import population_summary
+    from orchestrator.campaigns.runner import run_until
+    from orchestrator.campaigns.versions import publish
     from orchestrator.demo.population import DEMO_NOW, generate
     from orchestrator.ingest.service import ingest_path
+    from orchestrator.projections.contact_directory import message_rows
+    from orchestrator.projections.runner import open_directory
     started = time.perf_counter()
+    journeys, templates = _demo_material(args)
+    month_start = DEMO_NOW - timedelta(days=30)
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "population.jsonl")
         with open(path, "w", encoding="utf-8") as out:
@@ -676,17 +687,79 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 report = ingest_path(store, path, recorded_at=_now(), progress=progress)
             finally:
                 progress.done()
-            record_checkpoint(store, _now())
             print(f"ingested: {report.recorded:,} recorded, {report.duplicates:,} already "
                   f"recorded ({report.recorded / max(report.seconds, 1e-9):,.0f} touchpoints/s)")
+            # The history before the month is caught up first, then the journeys go live:
+            # what an operator does after importing a CRM's past.
+            run_until(store, month_start, recorded_at=_now(), templates_dir=templates,
+                      thresholds=_thresholds())
+            for outcome in publish(store, journeys, templates, author="demo", now=_now()):
+                print(f"journey {outcome.journey} v{outcome.version} "
+                      f"{'published' if outcome.new else 'already published'}")
+            run = run_until(store, DEMO_NOW, recorded_at=_now(), templates_dir=templates,
+                            thresholds=_thresholds(), policy=_policy(None))
+            args.templates = templates
+            sent = _dispatch(store, args, run.unsent)
+            record_checkpoint(store, _now())
+            _update_read_models(store)
             summary = population_summary(store, DEMO_NOW, _thresholds())
+            messages = message_rows(open_directory(store).view)
     if getattr(args, "json", False):
-        _print_json(summary)
-    else:
-        print()
-        print(render_summary(summary))
-        print(f"\ndone in {time.perf_counter() - started:.1f} s")
+        _print_json({"population": summary, "messages": messages})
+        return 0
+    print()
+    print(render_summary(summary))
+    print(f"\nsimulated month {month_start.date()} to {DEMO_NOW.date()}: "
+          f"{run.touchpoints:,} touchpoints, {run.broadcasts} broadcast firing(s), "
+          f"{run.enrolments:,} enrolment(s), {len(run.messages):,} message(s)")
+    print(render_messages(messages))
+    print(f"\ndry-run outbox {args.outbox}: {sent.sent:,} written, {sent.failed:,} failed. "
+          f"Try: orchestrator --store {getattr(args, 'store', 'sqlite:///orchestrator.db')} "
+          f"audit why {_example_message(messages)}")
+    print(f"done in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _demo_material(args: argparse.Namespace) -> tuple[list[str], str]:
+    """The example journeys and templates: beside the working directory, else the repo's."""
+    from pathlib import Path
+    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        journeys = sorted(str(p) for p in (root / "examples" / "journeys").glob("*.yaml"))
+        templates = Path(getattr(args, "templates", None) or root / "templates")
+        if journeys and templates.is_dir():
+            return journeys, str(templates)
+    raise UsageError("the demo needs examples/journeys/*.yaml and templates/ (run it from "
+                     "the repository)")
+
+
+def _example_message(messages: list[dict[str, Any]]) -> str:
+    sent = [m for m in messages if m["status"] == "sent" and m["contact"]]
+    return (sent or messages or [{"id": "MESSAGE_ID"}])[0]["id"]
+
+
+def render_messages(messages: list[dict[str, Any]]) -> str:
+    from collections import Counter
+    lines = []
+    by_step = Counter((m["journey"], m["step"], m["intent"], m["channel"] or "-", m["status"])
+                      for m in messages)
+    lines.append("\nmessages by journey and step:")
+    lines.append(f"  {'journey':<18} {'step':<16} {'intent':<13} {'channel':<8} "
+                 f"{'status':<16} count")
+    for (journey, step, intent, channel, status), count in sorted(by_step.items()):
+        lines.append(f"  {journey:<18} {step:<16} {intent:<13} {channel:<8} {status:<16} "
+                     f"{count:>5,}")
+    for title, key in (("by channel", lambda m: m["channel"] or "none"),
+                       ("by intent", lambda m: m["intent"])):
+        counts = Counter(key(m) for m in messages)
+        lines.append(f"\n{title}: " + ", ".join(f"{name} {count:,}"
+                                                for name, count in sorted(counts.items())))
+    reasons = Counter(m["reason"].split(":")[0] for m in messages
+                      if m["status"] in ("suppressed", "held_for_review", "deferred")
+                      and m["reason"])
+    lines.append("\nnot sent, by rule:")
+    for rule, count in reasons.most_common():
+        lines.append(f"  {rule:<42} {count:>6,}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -7,14 +7,23 @@ import json
 from tests.support import purchase, write_jsonl
 
 
-def test_demo_ingests_a_synthetic_population_and_summarises_it(cli, sqlite_url):
-    result = cli("--store", sqlite_url, "demo", "--contacts", "400")
+def test_demo_runs_the_example_journeys_over_a_simulated_month(cli, sqlite_url, tmp_path):
+    outbox = tmp_path / "outbox"
+    result = cli("--store", sqlite_url, "demo", "--contacts", "400", "--outbox", outbox)
 
     assert result.code == 0, result.err
     assert "synthetic contacts" in result.out
     for heading in ("stage:", "light_buyer", "regular_buyer", "prospect", "consent granted:",
-                    "mentions by stance:", "hostile"):
-        assert heading in result.out
+                    "mentions by stance:", "hostile", "messages by journey and step:",
+                    "second-purchase", "monday-spotlight", "by channel:", "by intent:",
+                    "not sent, by rule:", "relationship.requires_marketing_consent"):
+        assert heading in result.out, heading
+    assert (outbox / "social.jsonl").exists() and any((outbox / "email").iterdir())
+    messages = json.loads(cli("--store", sqlite_url, "messages", "--json").out)
+    assert {m["journey"] for m in messages} >= {"second-purchase", "monday-spotlight"}
+    assert all(m["channel"] == "social" for m in messages if m["intent"] in (
+        "reach", "activation", "showcase"))
+    assert not any(m["channel"] == "social" and m["contact"] for m in messages)
     summary = json.loads(cli("--store", sqlite_url, "audit", "summary", "--as-of",
                              "2026-11-01T00:00:00+00:00", "--json").out)
     assert summary["contacts"] == 400
@@ -22,13 +31,16 @@ def test_demo_ingests_a_synthetic_population_and_summarises_it(cli, sqlite_url):
     assert stages["light_buyer"] > stages["regular_buyer"] > 0  # light buyers dominate
 
 
-def test_demo_twice_records_nothing_new(cli, sqlite_url):
-    cli("--store", sqlite_url, "demo", "--contacts", "50")
+def test_demo_twice_records_nothing_new(cli, sqlite_url, tmp_path):
+    cli("--store", sqlite_url, "demo", "--contacts", "50", "--outbox", tmp_path / "o")
+    before = len(cli("--store", sqlite_url, "audit", "export").out.splitlines())
 
-    again = cli("--store", sqlite_url, "demo", "--contacts", "50")
+    again = cli("--store", sqlite_url, "demo", "--contacts", "50", "--outbox", tmp_path / "o")
 
     assert again.code == 0
     assert "ingested: 0 recorded" in again.out
+    after = len(cli("--store", sqlite_url, "audit", "export").out.splitlines())
+    assert after - before == 1  # only the second run's clock fact
 
 
 def test_global_options_go_before_or_after_the_command(cli, sqlite_url, tmp_path):

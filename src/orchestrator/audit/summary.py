@@ -35,7 +35,7 @@ def population_summary(store: Store, as_of: datetime,
             stances[fact.stance or "unstated"] += 1
             if fact.author_kind:
                 authors[fact.author_kind] += 1
-        elif contact is not None:
+        elif contact is not None and isinstance(fact, ev.TouchpointRecorded | ev.ContactErased):
             facts_by_contact[contact].append(fact)
             if isinstance(fact, ev.IdentityLinked) and fact.handle != ERASED:
                 linked_handles.add(subjects.handle_stream(fact.network, fact.handle))

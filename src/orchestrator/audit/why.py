@@ -18,6 +18,7 @@ from orchestrator.domain import journey_events as je
 from orchestrator.domain import subjects
 from orchestrator.domain.stages import StageThresholds
 from orchestrator.errors import UsageError
+from orchestrator.projections.contact_directory import public_recipient
 from orchestrator.store import Store
 
 FEEDBACK_STATUS = {ev.MessageDelivered: "delivered", ev.MessageOpened: "opened",
@@ -33,8 +34,7 @@ def why(store: Store, message_id: str, thresholds: StageThresholds) -> dict[str,
     enrolment = stream_events(store, UUID(scheduled.enrolment))
     decisions = [e for e in events if isinstance(e, je.MessageDecided)]
     decided_at = datetime.fromisoformat(decisions[0].at if decisions else scheduled.at)
-    contact = scheduled.contact if scheduled.contact and not scheduled.contact.startswith(
-        "handle:") else None
+    contact = public_recipient(scheduled)
     return {
         "message": message_id,
         "contact": contact,

@@ -101,9 +101,12 @@ def _touchpoints(rng: random.Random, contacts: int, now: datetime,
         if roll < 0.04:
             stance, author_kind, text = "hostile", None, rng.choice(HOSTILE)
         elif roll < 0.07:
-            stance, author_kind, text = "neutral", "press", "Reporting on the brand's results."
+            # Journalists praise too; their posts are still not answered by a bot.
+            stance = rng.choice(["positive", "neutral"])
+            author_kind, text = "press", "Reporting on the shop's results."
         elif roll < 0.08:
-            stance, author_kind, text = "negative", "competitor", "Our prices are lower."
+            stance = rng.choice(["positive", "negative"])
+            author_kind, text = "competitor", "Our prices are lower."
         elif roll < 0.25:
             stance, author_kind, text = "negative", None, rng.choice(COMPLAINTS)
         else:

@@ -141,6 +141,17 @@ class _Page:
         return {row[key]: row for row in self._rows(table, column, values)}
 
 
+PUBLIC_INTENTS = frozenset({"reach", "activation", "showcase"})
+
+
+def public_recipient(scheduled: je.MessageScheduled) -> str | None:
+    """The contact a message is for; ``None`` for a public post or reply, which is
+    addressed to everyone (even when a known customer's mention started it)."""
+    if scheduled.intent in PUBLIC_INTENTS or not scheduled.contact:
+        return None
+    return None if scheduled.contact.startswith("handle:") else scheduled.contact
+
+
 STATUS_OF_FEEDBACK = {ev.MessageDelivered: "delivered", ev.MessageOpened: "opened",
                       ev.MessageClicked: "clicked", ev.MessageBounced: "bounced"}
 STATUS_RANK = {"scheduled": 0, "deferred": 1, "sent": 2, "delivered": 3, "opened": 4,
@@ -149,8 +160,7 @@ STATUS_RANK = {"scheduled": 0, "deferred": 1, "sent": 2, "delivered": 3, "opened
 
 def _message(messages: dict[str, dict[str, Any]], event: Any) -> None:
     if isinstance(event, je.MessageScheduled):
-        contact = event.contact if event.contact and not event.contact.startswith(
-            "handle:") else None
+        contact = public_recipient(event)
         messages.setdefault(event.message, {
             "message": event.message, "contact": contact, "journey": event.journey,
             "version": event.version, "step": event.step, "intent": event.intent,
