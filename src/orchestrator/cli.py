@@ -484,13 +484,14 @@ def cmd_projections_rebuild(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_contact(args: argparse.Namespace) -> int:
-    from orchestrator.audit.history import contact_state, contact_view
+    from orchestrator.audit.history import contact_journeys, contact_state, contact_view
     as_of = args.as_of or _now()
     with _store(args, read_only=True) as store:
         state = contact_state(store, args.contact, as_of)
-    if state is None:
-        raise UsageError(f"no history for contact {args.contact!r}")
-    view = contact_view(state, as_of, _thresholds())
+        if state is None:
+            raise UsageError(f"no history for contact {args.contact!r}")
+        journeys = contact_journeys(store, args.contact, as_of)
+    view = contact_view(state, as_of, _thresholds(), journeys)
     if getattr(args, "json", False):
         _print_json(view)
         return 0
@@ -505,6 +506,11 @@ def cmd_audit_contact(args: argparse.Namespace) -> int:
     for identity in view["identities"]:
         print(f"  identity {identity['network']} {identity['handle']} "
               f"verified by {identity['verified_by']} at {identity['at']}")
+    for journey in view["journeys"]:
+        where = (f"left ({journey['ended']['reason']})" if journey["ended"]
+                 else f"at step {journey['step']}")
+        print(f"  journey {journey['journey']} v{journey['version']} entered "
+              f"{journey['entered_at']}, {where}")
     return 0
 
 

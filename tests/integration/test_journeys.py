@@ -3,6 +3,7 @@ broadcasts across DST changes, and determinism."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -169,8 +170,12 @@ def test_contacts_finish_on_the_version_they_entered_with(world):
 
     assert [(m[0], m[2], m[3]) for m in world.sent_steps() if m[3] != "first"] == [
         ("A", 1, "old-ending"), ("B", 2, "new-ending")]
-    listed = world.run_cli("journeys", "list", "--json")
-    assert '"version": 2' in listed.out
+    listed = json.loads(world.run_cli("journeys", "list", "--json").out)
+    assert [(row["version"], row["ended"]) for row in listed] == [(1, 1), (2, 1)]
+    at_day_three = json.loads(world.run_cli("audit", "contact", "A", "--as-of", day(3),
+                                            "--json").out)
+    assert [(j["journey"], j["version"], j["step"], j["status"])
+            for j in at_day_three["journeys"]] == [("pinned", 1, "pause", "active")]
 
 
 STAGE_ENTERED = """

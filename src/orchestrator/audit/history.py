@@ -132,3 +132,38 @@ def event_record(recorded: Recorded) -> dict[str, Any]:
         "recorded_at": event.timestamp.isoformat(),
         **body,
     }
+
+
+def contact_journeys(store: Store, contact: str, as_of: datetime) -> list[dict[str, Any]]:
+    """The journeys the contact had entered by ``as_of``: version, where it stood then,
+    and whether (and why) it had left."""
+    from eventsourcing.utils import get_topic
+
+    from orchestrator.domain import journey_events as je
+    topic = get_topic(je.ContactEnrolled)
+    found = []
+    after = 0
+    while True:
+        page = store.recorder.select_notifications(after + 1, 2000, topics=[topic])
+        if not page:
+            break
+        for notification in page:
+            event = store.ledger.mapper.to_domain_event(notification)
+            if event.contact == contact and datetime.fromisoformat(event.at) <= as_of:
+                found.append(event)
+        after = page[-1].id
+    journeys = []
+    for enrolled in found:
+        step, ended = None, None
+        for event in stream_events(store, enrolled.originator_id):
+            if datetime.fromisoformat(event.at) > as_of:
+                break
+            if isinstance(event, je.StepEntered):
+                step = event.step
+            elif isinstance(event, je.EnrolmentEnded):
+                ended = {"reason": event.reason, "at": event.at}
+        journeys.append({"journey": enrolled.journey, "version": enrolled.version,
+                         "enrolment": enrolled.enrolment, "entered_at": enrolled.at,
+                         "trigger": enrolled.trigger, "step": step,
+                         "status": "ended" if ended else "active", "ended": ended})
+    return journeys
