@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.utils import get_topic
+
 from orchestrator.domain import events as ev
 from orchestrator.domain import subjects
 from orchestrator.domain.contact import ContactState, fold
@@ -27,13 +29,16 @@ class Recorded:
     event: Any
 
 
-def read_log(store: Store, *, after: int = 0, upto: int | None = None) -> Iterator[Recorded]:
+def read_log(store: Store, *, after: int = 0, upto: int | None = None,
+             only: tuple[type, ...] = ()) -> Iterator[Recorded]:
     """Every recorded event in notification (recording) order, personal fields unsealed
-    where the subject's key still exists."""
+    where the subject's key still exists; ``only`` these event classes when given (the
+    database filters them)."""
     recorder = store.recorder
     mapper = store.ledger.mapper
+    topics = [get_topic(cls) for cls in only]
     while True:
-        page = recorder.select_notifications(after + 1, PAGE, stop=upto)
+        page = recorder.select_notifications(after + 1, PAGE, stop=upto, topics=topics)
         if not page:
             return
         _prefetch_keys(store, {n.originator_id for n in page})
@@ -137,21 +142,10 @@ def event_record(recorded: Recorded) -> dict[str, Any]:
 def contact_journeys(store: Store, contact: str, as_of: datetime) -> list[dict[str, Any]]:
     """The journeys the contact had entered by ``as_of``: version, where it stood then,
     and whether (and why) it had left."""
-    from eventsourcing.utils import get_topic
-
     from orchestrator.domain import journey_events as je
-    topic = get_topic(je.ContactEnrolled)
-    found = []
-    after = 0
-    while True:
-        page = store.recorder.select_notifications(after + 1, 2000, topics=[topic])
-        if not page:
-            break
-        for notification in page:
-            event = store.ledger.mapper.to_domain_event(notification)
-            if event.contact == contact and datetime.fromisoformat(event.at) <= as_of:
-                found.append(event)
-        after = page[-1].id
+    found = [recorded.event for recorded in read_log(store, only=(je.ContactEnrolled,))
+             if recorded.event.contact == contact
+             and datetime.fromisoformat(recorded.event.at) <= as_of]
     journeys = []
     for enrolled in found:
         step, ended = None, None

@@ -11,8 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from uuid import UUID, uuid5
 
-from eventsourcing.utils import get_topic
-
+from orchestrator.audit.history import read_log
 from orchestrator.campaigns.journey import Journey
 from orchestrator.campaigns.problems import JourneyInvalid
 from orchestrator.campaigns.template_catalog import TemplateCatalog
@@ -95,21 +94,14 @@ def publish(store: Store, paths: Iterable[str], templates_dir: str, *, author: s
 
 def published_versions(store: Store, *, latest_only: bool = False) -> list[PublishedVersion]:
     """Every published version (or each journey's latest), oldest first."""
-    topic = get_topic(JourneyPublished)
     versions: dict[tuple[str, int], PublishedVersion] = {}
-    after = 0
-    while True:
-        page = store.recorder.select_notifications(after + 1, 500, topics=[topic])
-        if not page:
-            break
-        for notification in page:
-            event = store.ledger.mapper.to_domain_event(notification)
-            journey = parse_journey(event.source.encode("utf-8"), event.source_path,
-                                    _AnyTemplate())
-            versions[(event.journey, event.version)] = PublishedVersion(
-                journey, event.version, event.digest, event.author, event.published_at,
-                event.source_path)
-        after = page[-1].id
+    for recorded in read_log(store, only=(JourneyPublished,)):
+        event = recorded.event
+        journey = parse_journey(event.source.encode("utf-8"), event.source_path,
+                                _AnyTemplate())
+        versions[(event.journey, event.version)] = PublishedVersion(
+            journey, event.version, event.digest, event.author, event.published_at,
+            event.source_path)
     ordered = sorted(versions.values(), key=lambda v: (v.id, v.version))
     if latest_only:
         latest: dict[str, PublishedVersion] = {}
