@@ -8,6 +8,7 @@ command name.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -143,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--until", type=_timestamp, default=None,
                      help="run on a simulated clock up to this moment, then exit")
     run.add_argument("--channels", choices=["dry-run", "live"], default="dry-run")
+    run.add_argument("--every", type=int, default=30, metavar="SECONDS",
+                     help="without --until: how often the live service advances (default 30)")
     run.add_argument("--outbox", default="outbox", help="dry-run outbox folder")
     run.add_argument("--policy", default=None,
                      help="channel policy rules (default: ./policy.yaml if present, else the "
@@ -347,21 +350,30 @@ def cmd_journeys_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from orchestrator.campaigns.runner import run_until
-    if args.until is None:
-        raise UsageError("the live service (run without --until) is not available yet; "
-                         "use run --until TS to advance on a simulated clock")
     if args.channels == "live":
         raise UsageError("live channels are not available yet; use --channels dry-run")
+    if args.until is None:
+        return _run_live(args)
+    _print_run(args, *_advance(args, args.until))
+    return 0
+
+
+def _advance(args: argparse.Namespace, until: datetime) -> tuple[Any, Any]:
+    """Bring journeys up to ``until``: decide, send, checkpoint, refresh read models."""
+    from orchestrator.campaigns.runner import run_until
     with _store(args) as store:
-        report = run_until(store, args.until, recorded_at=_now(), thresholds=_thresholds(),
+        report = run_until(store, until, recorded_at=_now(), thresholds=_thresholds(),
                            templates_dir=_templates(args), policy=_policy(args.policy))
         sent = _dispatch(store, args, report.unsent)
         record_checkpoint_if_any(store)
         _update_read_models(store)
+    return report, sent
+
+
+def _print_run(args: argparse.Namespace, report: Any, sent: Any) -> None:
     if report.started_at is None:
-        print(f"nothing to run: no unprocessed touchpoint up to {args.until.isoformat()}")
-        return 0
+        print(f"nothing to run: no unprocessed touchpoint up to {report.until.isoformat()}")
+        return
     print(f"ran {report.journeys} journey(s) from {report.started_at.isoformat()} to "
           f"{report.until.isoformat()}: {report.touchpoints:,} touchpoints, "
           f"{report.broadcasts:,} broadcast firing(s), {report.enrolments:,} enrolment(s), "
@@ -374,6 +386,32 @@ def cmd_run(args: argparse.Namespace) -> int:
                              in sorted(sent.by_channel.items()))
         print(f"dry-run outbox {args.outbox}: {sent.sent:,} written ({channels}), "
               f"{sent.failed:,} failed, {sent.retry_later:,} to retry")
+
+
+def _run_live(args: argparse.Namespace) -> int:
+    """The live service: APScheduler advances the same engine to the wall clock every
+    ``--every`` seconds (due waits, cron broadcasts, deferred decisions). Each tick is
+    the simulated run up to now, so a restarted service neither loses nor repeats a send."""
+    import signal
+
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+    print(f"live: advancing journeys every {args.every} s on dry-run channels "
+          f"(outbox {args.outbox}); Ctrl-C stops", flush=True)
+    scheduler = BlockingScheduler(timezone="UTC")
+
+    def tick() -> None:
+        report, sent = _advance(args, _now())
+        if report.touchpoints or report.broadcasts or sent.sent:
+            _print_run(args, report, sent)
+            sys.stdout.flush()
+
+    scheduler.add_job(tick, IntervalTrigger(seconds=args.every), next_run_time=_now(),
+                      max_instances=1, coalesce=True, id="advance")
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        scheduler.start()
+    print("live: stopped", flush=True)
     return 0
 
 

@@ -217,3 +217,20 @@ def test_the_review_queue_records_who_released_or_stopped_a_message(world, verb,
     reviews = world.events("ReviewApproved" if verb == "approve" else "ReviewDismissed")
     assert [(r["actor"], r["note"]) for r in reviews] == [("ana@example.com",
                                                           "checked with support")]
+
+
+def test_a_message_that_cannot_be_rendered_is_failed_and_why_says_so(world):
+    (world.templates / "broken").mkdir()
+    (world.templates / "broken" / "email.txt").write_text("Hello {{ contact.nickname }}")
+    world.publish(ON_PURCHASE.replace("TEMPLATE", "broken"))
+    world.ingest(contact("c", AT, email="c1@example.com"), consent("g", AT), purchase("p", AT))
+
+    world.run("2026-03-03T00:00:00+00:00")
+    again = world.run("2026-03-04T00:00:00+00:00")
+
+    [message] = world.messages()
+    chain = why(world, message["id"])
+    assert (message["status"], message["channel"]) == ("failed", "email")
+    assert "contact.nickname" in message["reason"]
+    assert [h["status"] for h in chain["history"]][-1] == "failed"
+    assert "written" not in again  # a failed message is not retried
