@@ -33,7 +33,8 @@ def why(store: Store, message_id: str, thresholds: StageThresholds) -> dict[str,
         raise UsageError(f"no message {message_id!r} in this store")
     enrolment = stream_events(store, UUID(scheduled.enrolment))
     decisions = [e for e in events if isinstance(e, je.MessageDecided)]
-    decided_at = datetime.fromisoformat(decisions[0].at if decisions else scheduled.at)
+    # The facts as of the decision that settled the message (after any deferral).
+    decided_at = datetime.fromisoformat(decisions[-1].at if decisions else scheduled.at)
     contact = public_recipient(scheduled)
     return {
         "message": message_id,
