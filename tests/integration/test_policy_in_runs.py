@@ -44,6 +44,9 @@ def test_no_consent_is_suppressed_with_a_reason_that_names_consent(world):
     assert (message["status"], message["channel"]) == ("suppressed", None)
     assert "consent" in message["reason"]
     assert chain["decisions"][0]["rule"] == "relationship.requires_marketing_consent"
+    facts = chain["decisions"][0]["facts"]
+    assert (facts["journey"], facts["journey_version"], facts["step"]) == (
+        "after-purchase", 1, "hello")
     assert chain["contact_at_decision"]["stage"] == "light_buyer"
     assert chain["trigger"]["touchpoint_id"] == "p"
 

@@ -137,8 +137,14 @@ def _addressable(state: ContactState | None) -> frozenset[str]:
     return frozenset(channel for channel, value in present.items() if value is not None)
 
 
-def decision_event_fields(message: str, decision: Decision, now: datetime) -> dict[str, Any]:
+def decision_event_fields(scheduled: je.MessageScheduled, decision: Decision,
+                          now: datetime) -> dict[str, Any]:
+    """The decision as a fact: rule, reason, and the facts it used, plus which journey
+    version and step asked, so the decision reads on its own."""
     payload = decision.as_payload()
-    return {"message": message, "status": payload["status"], "channel": payload["channel"],
-            "rule": payload["rule"], "reason": payload["reason"], "facts": payload["facts"],
+    facts = {**payload["facts"], "journey": scheduled.journey,
+             "journey_version": scheduled.version, "step": scheduled.step}
+    return {"message": scheduled.message, "status": payload["status"],
+            "channel": payload["channel"], "rule": payload["rule"],
+            "reason": payload["reason"], "facts": facts,
             "not_before": payload["not_before"], "at": now.isoformat()}

@@ -278,7 +278,7 @@ class _Run:
         decision = self.desk.decide(scheduled, state, self.memory, is_reply, moment)
         event_class = je.DECISION_CLASSES[decision.status]
         item = Emitted(subjects.message_stream(message), event_class,
-                       decision_event_fields(message, decision, moment))
+                       decision_event_fields(scheduled, decision, moment))
         self.emitted.append(item)
         self.memory.remember(_as_event(item, self.recorded_at))
         if decision.status == "deferred" and decision.not_before is not None and (
