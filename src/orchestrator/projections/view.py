@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import URL, Engine, create_engine, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from orchestrator.persistence.sqlite import BUSY_TIMEOUT_SECONDS
@@ -30,9 +30,9 @@ def engine_for(location: Any) -> Engine:
             dbapi_connection.execute("PRAGMA synchronous=FULL")
 
         return engine
-    password = f":{location.pg_password}" if location.pg_password else ""
-    url = (f"postgresql+psycopg://{location.pg_user}{password}@{location.pg_host}:"
-           f"{location.pg_port}/{location.pg_dbname}")
+    url = URL.create("postgresql+psycopg", username=location.pg_user or None,
+                     password=location.pg_password or None, host=location.pg_host,
+                     port=int(location.pg_port), database=location.pg_dbname)
     options = f"-c search_path={location.pg_schema}" if location.pg_schema else ""
     return create_engine(url, connect_args={"options": options} if options else {},
                          pool_size=2, max_overflow=2)
