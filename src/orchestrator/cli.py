@@ -272,7 +272,6 @@ class _ProgressLine:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from orchestrator.ingest.service import ingest_path
     progress = _ProgressLine("ingest", args.progress or sys.stderr.isatty())
-    from orchestrator.audit.checkpoints import record_checkpoint
     with _store(args) as store:
         try:
             report = ingest_path(store, args.file, recorded_at=_now(),
@@ -280,7 +279,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         finally:
             progress.done()
         if report.recorded:
-            record_checkpoint(store, _now())
+            _checkpoint(store)
             _update_read_models(store)
     if getattr(args, "json", False):
         _print_json(report.as_json())
@@ -365,7 +364,7 @@ def _advance(args: argparse.Namespace, until: datetime) -> tuple[Any, Any]:
         report = run_until(store, until, recorded_at=_now(), thresholds=_thresholds(),
                            templates_dir=_templates(args), policy=_policy(args.policy))
         sent = _dispatch(store, args, report.unsent)
-        record_checkpoint_if_any(store)
+        _checkpoint(store)
         _update_read_models(store)
     return report, sent
 
@@ -434,7 +433,7 @@ def cmd_review_act(args: argparse.Namespace) -> int:
     with _store(args) as store:
         status = act(store, args.message, approve=args.approve, actor=_actor(args.by),
                      note=args.note, now=_now())
-        record_checkpoint_if_any(store)
+        _checkpoint(store)
         _update_read_models(store)
     print(f"{args.message}: {'approved' if args.approve else 'dismissed'} by "
           f"{_actor(args.by)}; now {status}")
@@ -461,7 +460,8 @@ def _dispatch(store: Any, args: argparse.Namespace, messages: list[str]) -> Any:
                     DispatchSettings.from_environment(), clock=clock, recorded_at=_now())
 
 
-def record_checkpoint_if_any(store: Any) -> None:
+def _checkpoint(store: Any) -> None:
+    """Every write command ends with a (signed, when a key is set) checkpoint."""
     from orchestrator.audit.checkpoints import record_checkpoint
     record_checkpoint(store, _now())
 
@@ -652,14 +652,13 @@ def cmd_audit_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    from orchestrator.audit.checkpoints import record_checkpoint
     from orchestrator.audit.erasure import forget
     actor = args.by or os.environ.get("ORCHESTRATOR_ACTOR") or os.environ.get("USER") or "unknown"
     now = _now()
     with _store(args) as store:
         erasure = forget(store, args.contact, now=now, requested_by=actor,
                          request_reference=args.reference)
-        record_checkpoint(store, now)
+        _checkpoint(store)
         _update_read_models(store)
     if getattr(args, "json", False):
         _print_json({"contact": erasure.contact, "keys_destroyed": erasure.keys_destroyed,
@@ -709,7 +708,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     example journeys, a simulated month on dry-run channels, and what happened."""
     from datetime import timedelta
 
-    from orchestrator.audit.checkpoints import record_checkpoint
     from orchestrator.audit.summary import population_summary
     from orchestrator.campaigns.runner import run_until
     from orchestrator.campaigns.versions import publish
@@ -744,7 +742,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                             thresholds=_thresholds(), policy=_policy(None))
             args.templates = templates
             sent = _dispatch(store, args, run.unsent)
-            record_checkpoint(store, _now())
+            _checkpoint(store)
             _update_read_models(store)
             summary = population_summary(store, DEMO_NOW, _thresholds())
             messages = message_rows(open_directory(store).view)

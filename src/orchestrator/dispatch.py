@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orchestrator.audit.history import contact_state, stream_events
+from orchestrator.audit.history import contact_state, stream_events, touchpoint_event
 from orchestrator.channels.errors import (
     ChannelConfigurationError,
     PermanentRejection,
@@ -156,12 +156,8 @@ def _replying_to(store: Store, scheduled: je.MessageScheduled) -> InReplyTo | No
     """A public reply points at the mention's status (the producer's touchpoint id)."""
     if scheduled.trigger.startswith("cron:"):
         return None
-    with store.read() as tables:
-        position = tables.touchpoint_positions([scheduled.trigger]).get(scheduled.trigger)
-    if position is None:
-        return None
-    [notification] = store.recorder.select_notifications(position, 1)
-    mention = store.ledger.mapper.to_domain_event(notification)
+    recorded = touchpoint_event(store, scheduled.trigger)
+    mention = recorded.event if recorded else None
     if not isinstance(mention, ev.SocialMentionReceived):
         return None
     return InReplyTo(network=mention.network, status_id=mention.touchpoint_id)

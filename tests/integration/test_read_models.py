@@ -11,7 +11,6 @@ import time
 import pytest
 from tests.support import consent, contact, purchase, write_jsonl
 
-from orchestrator.projections import tables
 from orchestrator.projections.contact_directory import snapshot
 from orchestrator.projections.runner import catch_up, open_directory, rebuild
 from orchestrator.store import Store
@@ -118,4 +117,3 @@ def test_a_projection_killed_with_sigkill_resumes_exactly(sqlite_url, cli, tmp_p
         catch_up(store, resumed)
         assert snapshot(resumed.view) == snapshot(rebuild(store).view)
     assert 0 <= position <= 30000
-    assert tables.contacts.name == "rm_contacts"

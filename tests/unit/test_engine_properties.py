@@ -119,3 +119,13 @@ def test_the_engine_never_crashes_never_sends_twice_and_every_enrolment_ends_or_
                                           timestamp=T0, **item.fields))
     assert {k: (v.step, v.due) for k, v in restored.enrolments.items()} == {
         k: (v.step, v.due) for k, v in engine.enrolments.items()}
+
+
+def test_last_purchase_days_ignores_purchases_after_the_moment():
+    from orchestrator.campaigns.runner import ContactView
+    from orchestrator.domain.contact import fold
+    later = _touchpoint(1, 0, 48, "purchase")
+    state = fold("C0", [later])
+
+    assert ContactView(state, T0, StageThresholds()).last_purchase_days is None
+    assert ContactView(state, T0 + timedelta(days=5), StageThresholds()).last_purchase_days == 3

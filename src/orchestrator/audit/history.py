@@ -54,6 +54,16 @@ def _prefetch_keys(store: Store, streams: set[Any]) -> None:
     store.ledger.keys.remember({subject: found.get(subject) for subject in ids})
 
 
+def touchpoint_event(store: Store, touchpoint_id: str) -> Recorded | None:
+    """The recorded touchpoint with the producer's id ``touchpoint_id``, if any."""
+    with store.read() as tables:
+        position = tables.touchpoint_positions([touchpoint_id]).get(touchpoint_id)
+    if position is None:
+        return None
+    [notification] = store.recorder.select_notifications(position, 1)
+    return Recorded(position, store.ledger.mapper.to_domain_event(notification))
+
+
 def stream_events(store: Store, stream: UUID) -> list[Any]:
     return list(store.ledger.events.get(stream))
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from orchestrator.audit.history import contact_state, stream_events
+from orchestrator.audit.history import contact_state, stream_events, touchpoint_event
 from orchestrator.campaigns.versions import journey_stream
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
@@ -80,21 +80,13 @@ def _journey(store: Store, scheduled: je.MessageScheduled) -> dict[str, Any]:
 def _trigger(store: Store, trigger: str) -> dict[str, Any]:
     if trigger.startswith("cron:"):
         return {"type": "schedule", "at": trigger.removeprefix("cron:")}
-    with store.read() as tables:
-        position = _touchpoint_position(tables, trigger)
-    if position is None:
+    recorded = touchpoint_event(store, trigger)
+    if recorded is None:
         return {"touchpoint": trigger, "type": "stage.entered" if ":stage:" in trigger
                 else "unknown"}
-    [notification] = store.recorder.select_notifications(position, 1)
-    event = store.ledger.mapper.to_domain_event(notification)
-    fields = {k: v for k, v in vars(event).items()
+    fields = {k: v for k, v in vars(recorded.event).items()
               if k not in ("originator_id", "originator_version", "timestamp")}
-    return {"position": position, "type": type(event).__name__, **fields}
-
-
-def _touchpoint_position(tables: Any, touchpoint_id: str) -> int | None:
-    found = tables.touchpoint_positions([touchpoint_id])
-    return found.get(touchpoint_id)
+    return {"position": recorded.position, "type": type(recorded.event).__name__, **fields}
 
 
 def _contact_then(store: Store, contact: str | None, moment: datetime,

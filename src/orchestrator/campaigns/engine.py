@@ -106,15 +106,6 @@ class JourneyEngine:
                 continue  # resumed early by its event, or ended meanwhile
             self._resume(enrolment, due)
 
-    def next_due(self) -> datetime | None:
-        while self._due:
-            due, _, enrolment_id = self._due[0]
-            enrolment = self.enrolments.get(enrolment_id)
-            if enrolment is not None and not enrolment.ended and enrolment.due == due:
-                return due
-            heapq.heappop(self._due)
-        return None
-
     def fire_broadcast(self, version: PublishedVersion, fired_at: datetime,
                        contacts: Iterable[str]) -> None:
         self.advance_to(fired_at)

@@ -95,10 +95,8 @@ class ContactView:
 
     @property
     def last_purchase_days(self) -> int | None:
-        if not self._state or not self._state.purchases:
-            return None
-        last = max(at for at, _, _ in self._state.purchases if at <= self._now)
-        return (self._now - last).days
+        past = [at for at, _, _ in self._state.purchases if at <= self._now] if self._state else []
+        return (self._now - max(past)).days if past else None
 
     def purchases_within(self, duration: str) -> int:
         if not self._state:
@@ -188,7 +186,7 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
         elif isinstance(event, je.MessageDecided | je.MessageSent | je.MessageFailed):
             memory.remember(event)
     pending.sort(key=lambda item: (item[0], item[1]))
-    due = [item for item in pending if item[0] <= until or (clock and item[0] <= clock)]
+    due = [item for item in pending if item[0] <= until]
     start = clock or (due[0][0] if due else None)
     report = RunReport(started_at=start, until=until, journeys=len(engine.latest))
     if start is None or start > until:

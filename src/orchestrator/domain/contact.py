@@ -74,10 +74,6 @@ class ContactState:
             thresholds=thresholds,
         )
 
-    def has_marketing_consent(self, channel: str) -> bool:
-        consent = self.consents.get((channel, "marketing"))
-        return bool(consent and consent.granted)
-
 
 def fold(contact: str, facts: Iterable[Any], as_of: datetime | None = None) -> ContactState:
     """The contact's state from its facts (events of its own stream, plus those of the

@@ -177,11 +177,6 @@ class PostgresTables:
         row = self.c.fetchone()
         return (row["position"], bytes(row["link"])) if row else (0, chain.GENESIS)
 
-    def chain_link_at(self, position: int) -> bytes | None:
-        self.c.execute(self._sql("SELECT link FROM {schema}.event_chain WHERE position = %s"),
-                       (position,))
-        row = self.c.fetchone()
-        return bytes(row["link"]) if row else None
 
     def raw_events(self, after: int, limit: int) -> list[tuple[int, UUID, int, str, bytes]]:
         self.c.execute(self._sql(

@@ -158,8 +158,6 @@ class Factory(SQLiteFactory):
 class SQLiteTables:
     """The store's own tables, read and written through one cursor (one transaction)."""
 
-    placeholder = "?"
-
     def __init__(self, cursor: SQLiteCursor):
         self.c = cursor
 
@@ -226,10 +224,6 @@ class SQLiteTables:
         row = self.c.fetchone()
         return (row[0], bytes(row[1])) if row else (0, chain.GENESIS)
 
-    def chain_link_at(self, position: int) -> bytes | None:
-        self.c.execute("SELECT link FROM event_chain WHERE position = ?", (position,))
-        row = self.c.fetchone()
-        return bytes(row[0]) if row else None
 
     def raw_events(self, after: int, limit: int) -> list[tuple[int, str, int, str, bytes]]:
         """Stored rows as they are (the stream id as its stored hex text)."""
