@@ -222,8 +222,8 @@ def bench_simulated_run(folder: Path, contacts: int) -> tuple[float, int, float]
     population's touchpoints (the run records every enrolment, step and decision)."""
     from datetime import timedelta
 
-    from orchestrator.campaigns.runner import run_until
-    from orchestrator.campaigns.versions import publish
+    from orchestrator.campaigns.runtime.runner import run_until
+    from orchestrator.campaigns.runtime.versions import publish
     from orchestrator.demo.population import DEMO_NOW, generate
     from orchestrator.ingest.service import ingest_path
     from orchestrator.store import Store
@@ -252,7 +252,7 @@ def bench_simulated_run(folder: Path, contacts: int) -> tuple[float, int, float]
 
 def bench_validate_500_steps(folder: Path) -> float:
     """Seconds `journeys validate` takes on one 500-step journey."""
-    from orchestrator.campaigns.validation import validate_files
+    from orchestrator.campaigns.language.validation import validate_files
     templates = folder / "templates"
     lines = ["journey: long-one", "trigger: {on: purchase.recorded}", "steps:"]
     for index in range(500):
@@ -318,8 +318,8 @@ def bench_why_latency(folder: Path, events: int) -> tuple[float, int]:
     import statistics
 
     from orchestrator.audit.why import why
-    from orchestrator.campaigns.runner import run_until
-    from orchestrator.campaigns.versions import publish
+    from orchestrator.campaigns.runtime.runner import run_until
+    from orchestrator.campaigns.runtime.versions import publish
     from orchestrator.demo.population import DEMO_NOW, generate
     from orchestrator.domain.stages import StageThresholds
     from orchestrator.ingest.service import ingest_path

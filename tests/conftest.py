@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -70,13 +71,24 @@ class CliResult:
     err: str
 
 
-def run_cli(*args: str) -> CliResult:
-    """Run the command line in-process, as a user would type it."""
+# "Now" for every in-process command of the suite: a fixed moment, never the wall clock,
+# so no test depends on the day it runs (CI also runs the suite with the clock shifted).
+TEST_NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+
+
+def fixed_clock(moment: datetime = TEST_NOW):
+    return lambda: moment
+
+
+def run_cli(*args: str, clock=None, environ=None, channels=None) -> CliResult:
+    """Run the command line in-process, as a user would type it, at ``TEST_NOW`` unless
+    another clock is given."""
     from orchestrator.cli import main
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            code = main([str(a) for a in args])
+            code = main([str(a) for a in args], clock=clock or fixed_clock(),
+                        environ=environ, channels=channels)
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 2
     return CliResult(code, out.getvalue(), err.getvalue())

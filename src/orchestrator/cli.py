@@ -1,32 +1,25 @@
-"""The ``orchestrator`` command line: thin entry points over the application services.
+"""The ``orchestrator`` command line: it parses, calls one application service, prints.
 
 Exit codes (contract): 0 success, 1 a check failed, 2 bad input or usage.
 Global options (``--store``, ``--templates``, ``--json``) are accepted before or after the
-command name.
+command name. Settings are read once, by the composition root (``orchestrator.bootstrap``).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import logging
 import os
 import sys
-import tempfile
-import time
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from orchestrator.errors import InvalidInput, OrchestratorError, UsageError
+from orchestrator import bootstrap
+from orchestrator.console import ProgressLine, render_messages, render_summary, render_why
+from orchestrator.errors import InvalidInput, OrchestratorError
 
 log = logging.getLogger("orchestrator")
-
-
-def _now() -> datetime:
-    """The one wall-clock read of the command line; everything below takes time as input."""
-    return datetime.now(UTC)
 
 
 def _timestamp(text: str) -> datetime:
@@ -197,14 +190,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None,
+         clock: bootstrap.Clock | None = None,
+         channels: Callable[[bootstrap.Settings, bootstrap.Clock], Mapping[str, Any]]
+         | None = None) -> int:
+    """Run one command. ``environ``, ``clock`` and ``channels`` default to the process's
+    environment, the wall clock and the configured adapters; tests pass fakes."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else
                         logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    handler: Callable[[argparse.Namespace], int] = args.handler
+    handler: Callable[[Any, argparse.Namespace], int] = args.handler
     try:
-        return handler(args)
+        app = bootstrap.build(
+            clock=clock, channels=channels, environ=os.environ if environ is None else environ,
+            store=getattr(args, "store", None), templates=getattr(args, "templates", None),
+            policy=getattr(args, "policy", None),
+            channel_set=getattr(args, "channels", bootstrap.DRY_RUN),
+            outbox=getattr(args, "outbox", None),
+            public_key=getattr(args, "public_key", None))
+        return handler(app, args)
     except InvalidInput as invalid:
         for problem in invalid.problems:
             print(problem, file=sys.stderr)
@@ -223,100 +228,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _store(args: argparse.Namespace, *, read_only: bool = False) -> Any:
-    from orchestrator.store import Store
-    try:
-        return Store.open(getattr(args, "store", None), read_only=read_only)
-    except OrchestratorError:
-        raise
-    except Exception as error:  # the driver's own words, minus any secret in the URL
-        from orchestrator.store import redact, resolve_store_url
-        url = redact(resolve_store_url(getattr(args, "store", None)))
-        raise UsageError(f"cannot open store {url}: {type(error).__name__}: "
-                         f"{_first_line(error)}") from None
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [""])[0]
+def _json(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "json", False))
 
 
 def _print_json(data: Any) -> None:
+    import json
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
 
 
-class _ProgressLine:
-    """Periodic counts on standard error (a terminal, or when asked)."""
-
-    def __init__(self, label: str, enabled: bool):
-        self.label = label
-        self.enabled = enabled
-        self.started = time.perf_counter()
-        self.last = 0.0
-
-    def __call__(self, lines: int, recorded: int) -> None:
-        now = time.perf_counter()
-        if not self.enabled or now - self.last < 0.5:
-            return
-        self.last = now
-        rate = lines / max(now - self.started, 1e-9)
-        sys.stderr.write(f"\r{self.label}: {lines:,} lines read, {recorded:,} recorded "
-                         f"({rate:,.0f} lines/s)")
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.enabled and self.last:
-            sys.stderr.write("\n")
-
-
-def cmd_ingest(args: argparse.Namespace) -> int:
-    from orchestrator.ingest.service import ingest_path
-    progress = _ProgressLine("ingest", args.progress or sys.stderr.isatty())
-    with _store(args) as store:
-        try:
-            report = ingest_path(store, args.file, recorded_at=_now(),
-                                 skip_invalid=args.skip_invalid, progress=progress)
-        finally:
-            progress.done()
-        if report.recorded:
-            _checkpoint(store)
-            _update_read_models(store)
-    if getattr(args, "json", False):
+def cmd_ingest(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.ingesting import ingest
+    progress = ProgressLine("ingest", args.progress or sys.stderr.isatty())
+    try:
+        report = ingest(app, args.file, skip_invalid=args.skip_invalid, progress=progress)
+    finally:
+        progress.done()
+    if _json(args):
         _print_json(report.as_json())
-    else:
-        print(report.summary())
-        for problem in report.problems:
-            print(problem, file=sys.stderr)
+        return 0
+    print(report.summary())
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
     return 0
 
 
-def _templates(args: argparse.Namespace) -> str:
-    return getattr(args, "templates", None) or "templates"
-
-
-def _actor(given: str | None) -> str:
-    return given or os.environ.get("ORCHESTRATOR_ACTOR") or os.environ.get("USER") or "unknown"
-
-
-def cmd_journeys_validate(args: argparse.Namespace) -> int:
-    from orchestrator.campaigns.problems import JourneyInvalid
-    from orchestrator.campaigns.validation import validate_files
-    journeys, problems = validate_files(args.files, _templates(args))
-    if problems:
-        raise JourneyInvalid(problems)
-    for journey in journeys:
+def cmd_journeys_validate(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.journeys import validate_journeys
+    for journey in validate_journeys(app, args.files):
         kind = "broadcast" if journey.is_broadcast else "contact journey"
         print(f"{journey.source_path}: {journey.id} is valid ({kind}, "
               f"{len(journey.steps)} steps)")
     return 0
 
 
-def cmd_journeys_publish(args: argparse.Namespace) -> int:
-    from orchestrator.campaigns.versions import publish
-    with _store(args) as store:
-        outcomes = publish(store, args.files, _templates(args), author=_actor(args.author),
-                           now=_now())
-    for outcome in outcomes:
+def cmd_journeys_publish(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.journeys import publish_journeys
+    for outcome in publish_journeys(app, args.files, author=args.author):
         if outcome.new:
             print(f"published {outcome.journey} version {outcome.version} "
                   f"(sha256 {outcome.digest[:12]})")
@@ -325,18 +274,10 @@ def cmd_journeys_publish(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_journeys_list(args: argparse.Namespace) -> int:
-    from orchestrator.campaigns.versions import published_versions
-    from orchestrator.projections.enrolments import enrolment_counts
-    with _store(args, read_only=True) as store:
-        versions = published_versions(store)
-        counts = enrolment_counts(store)
-    rows = [{"journey": v.id, "version": v.version, "digest": v.digest, "author": v.author,
-             "published_at": v.published_at,
-             "kind": "broadcast" if v.journey.is_broadcast else "contact",
-             "active": counts.get((v.id, v.version), (0, 0))[0],
-             "ended": counts.get((v.id, v.version), (0, 0))[1]} for v in versions]
-    if getattr(args, "json", False):
+def cmd_journeys_list(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.journeys import journey_versions
+    rows = journey_versions(app)
+    if _json(args):
         _print_json(rows)
         return 0
     if not rows:
@@ -348,28 +289,30 @@ def cmd_journeys_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    if args.channels == "live":
-        raise UsageError("live channels are not available yet; use --channels dry-run")
-    if args.until is None:
-        return _run_live(args)
-    _print_run(args, *_advance(args, args.until))
+def cmd_run(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.running import advance, serve_live
+    if args.channels == bootstrap.LIVE:
+        live = ", ".join(sorted(app.settings.channels_in_force)) or "none"
+        print(f"live channels: {live}", flush=True)
+    app.channel_adapters(lambda: app.now())  # refuse a channel set that cannot send, now
+    if args.until is not None:
+        _print_run(args, advance(app, args.until))
+        return 0
+    print(f"live: advancing journeys every {args.every} s on {args.channels} channels "
+          f"(outbox {app.settings.outbox}); Ctrl-C stops", flush=True)
+
+    def on_tick(outcome: Any) -> None:
+        if outcome.report.touchpoints or outcome.report.broadcasts or outcome.sent.sent:
+            _print_run(args, outcome)
+            sys.stdout.flush()
+
+    serve_live(app, args.every, on_tick)
+    print("live: stopped", flush=True)
     return 0
 
 
-def _advance(args: argparse.Namespace, until: datetime) -> tuple[Any, Any]:
-    """Bring journeys up to ``until``: decide, send, checkpoint, refresh read models."""
-    from orchestrator.campaigns.runner import run_until
-    with _store(args) as store:
-        report = run_until(store, until, recorded_at=_now(), thresholds=_thresholds(),
-                           templates_dir=_templates(args), policy=_policy(args.policy))
-        sent = _dispatch(store, args, report.unsent)
-        _checkpoint(store)
-        _update_read_models(store)
-    return report, sent
-
-
-def _print_run(args: argparse.Namespace, report: Any, sent: Any) -> None:
+def _print_run(args: argparse.Namespace, outcome: Any) -> None:
+    report, sent = outcome.report, outcome.sent
     if report.started_at is None:
         print(f"nothing to run: no unprocessed touchpoint up to {report.until.isoformat()}")
         return
@@ -383,42 +326,14 @@ def _print_run(args: argparse.Namespace, report: Any, sent: Any) -> None:
     if sent.sent or sent.failed or sent.retry_later:
         channels = ", ".join(f"{channel} {count:,}" for channel, count
                              in sorted(sent.by_channel.items()))
-        print(f"dry-run outbox {args.outbox}: {sent.sent:,} written ({channels}), "
+        print(f"{args.channels} outbox {args.outbox}: {sent.sent:,} written ({channels}), "
               f"{sent.failed:,} failed, {sent.retry_later:,} to retry")
 
 
-def _run_live(args: argparse.Namespace) -> int:
-    """The live service: APScheduler advances the same engine to the wall clock every
-    ``--every`` seconds (due waits, cron broadcasts, deferred decisions). Each tick is
-    the simulated run up to now, so a restarted service neither loses nor repeats a send."""
-    import signal
-
-    from apscheduler.schedulers.blocking import BlockingScheduler
-    from apscheduler.triggers.interval import IntervalTrigger
-    print(f"live: advancing journeys every {args.every} s on dry-run channels "
-          f"(outbox {args.outbox}); Ctrl-C stops", flush=True)
-    scheduler = BlockingScheduler(timezone="UTC")
-
-    def tick() -> None:
-        report, sent = _advance(args, _now())
-        if report.touchpoints or report.broadcasts or sent.sent:
-            _print_run(args, report, sent)
-            sys.stdout.flush()
-
-    scheduler.add_job(tick, IntervalTrigger(seconds=args.every), next_run_time=_now(),
-                      max_instances=1, coalesce=True, id="advance")
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        scheduler.start()
-    print("live: stopped", flush=True)
-    return 0
-
-
-def cmd_review_list(args: argparse.Namespace) -> int:
-    from orchestrator.campaigns.review import held_messages
-    with _store(args) as store:
-        rows = held_messages(store)
-    if getattr(args, "json", False):
+def cmd_review_list(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.reviewing import held_for_review
+    rows = held_for_review(app)
+    if _json(args):
         _print_json(rows)
         return 0
     for row in rows:
@@ -428,51 +343,20 @@ def cmd_review_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_review_act(args: argparse.Namespace) -> int:
-    from orchestrator.campaigns.review import act
-    with _store(args) as store:
-        status = act(store, args.message, approve=args.approve, actor=_actor(args.by),
-                     note=args.note, now=_now())
-        _checkpoint(store)
-        _update_read_models(store)
-    print(f"{args.message}: {'approved' if args.approve else 'dismissed'} by "
-          f"{_actor(args.by)}; now {status}")
+def cmd_review_act(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.reviewing import decide_review
+    actor = args.by or app.settings.actor
+    status = decide_review(app, args.message, approve=args.approve, actor=actor,
+                           note=args.note)
+    print(f"{args.message}: {'approved' if args.approve else 'dismissed'} by {actor}; "
+          f"now {status}")
     return 0
 
 
-def _policy(path: str | None) -> Any:
-    from orchestrator.campaigns.policy_file import load_policy
-    from orchestrator.domain.policy import PolicyConfig
-    if path is None and os.path.exists("policy.yaml"):
-        path = "policy.yaml"
-    return load_policy(path) if path else PolicyConfig()
-
-
-def _dispatch(store: Any, args: argparse.Namespace, messages: list[str]) -> Any:
-    from orchestrator.channels.dry_run import dry_run_channels
-    from orchestrator.dispatch import DispatchSettings, SimulatedClock, dispatch
-    from orchestrator.rendering import TemplateRenderer
-    clock = SimulatedClock()
-    email_from = os.environ.get("ORCHESTRATOR_EMAIL_FROM")
-    channels = (dry_run_channels(args.outbox, email_from=email_from, clock=clock) if email_from
-                else dry_run_channels(args.outbox, clock=clock))
-    return dispatch(store, messages, channels, TemplateRenderer(_templates(args)),
-                    DispatchSettings.from_environment(), clock=clock, recorded_at=_now())
-
-
-def _checkpoint(store: Any) -> None:
-    """Every write command ends with a (signed, when a key is set) checkpoint."""
-    from orchestrator.audit.checkpoints import record_checkpoint
-    record_checkpoint(store, _now())
-
-
-def cmd_messages(args: argparse.Namespace) -> int:
-    from orchestrator.projections.contact_directory import message_rows
-    from orchestrator.projections.runner import open_directory
-    with _store(args) as store:
-        _update_read_models(store)
-        rows = message_rows(open_directory(store).view, args.contact)
-    if getattr(args, "json", False):
+def cmd_messages(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.reading import messages
+    rows = messages(app, args.contact)
+    if _json(args):
         _print_json(rows)
         return 0
     print(f"{'id':<28} {'contact':<12} {'journey/step':<32} {'intent':<12} {'channel':<7} "
@@ -485,19 +369,10 @@ def cmd_messages(args: argparse.Namespace) -> int:
     return 0
 
 
-def _update_read_models(store: Any) -> int:
-    from orchestrator.projections.runner import catch_up, open_directory
-    return catch_up(store, open_directory(store))
-
-
-def cmd_contacts(args: argparse.Namespace) -> int:
-    from orchestrator.projections.contact_directory import directory_rows
-    from orchestrator.projections.runner import open_directory
-    now = args.as_of or _now()
-    with _store(args) as store:
-        _update_read_models(store)
-        rows = directory_rows(open_directory(store).view, now, _thresholds(), args.stage)
-    if getattr(args, "json", False):
+def cmd_contacts(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.reading import contacts
+    now, rows = contacts(app, as_of=args.as_of, stage=args.stage)
+    if _json(args):
         _print_json(rows)
         return 0
     print(f"{'contact':<16} {'stage':<14} {'kind':<11} {'buys':>4}  consents (marketing)  "
@@ -510,27 +385,21 @@ def cmd_contacts(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_projections_rebuild(args: argparse.Namespace) -> int:
-    from orchestrator.projections.runner import rebuild
+def cmd_projections_rebuild(app: Any, args: argparse.Namespace) -> int:
+    import time
+
+    from orchestrator.application.reading import rebuild_read_models
     started = time.perf_counter()
-    with _store(args) as store:
-        rebuild(store)
-        position = store.max_position()
+    position = rebuild_read_models(app)
     print(f"read models rebuilt from {position:,} events in "
           f"{time.perf_counter() - started:.1f} s")
     return 0
 
 
-def cmd_audit_contact(args: argparse.Namespace) -> int:
-    from orchestrator.audit.history import contact_journeys, contact_state, contact_view
-    as_of = args.as_of or _now()
-    with _store(args, read_only=True) as store:
-        state = contact_state(store, args.contact, as_of)
-        if state is None:
-            raise UsageError(f"no history for contact {args.contact!r}")
-        journeys = contact_journeys(store, args.contact, as_of)
-    view = contact_view(state, as_of, _thresholds(), journeys)
-    if getattr(args, "json", False):
+def cmd_audit_contact(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.reading import contact_as_of
+    view = contact_as_of(app, args.contact, args.as_of)
+    if _json(args):
         _print_json(view)
         return 0
     print(f"contact {view['contact']} as of {view['as_of']}: stage {view['stage']} "
@@ -552,73 +421,37 @@ def cmd_audit_contact(args: argparse.Namespace) -> int:
     return 0
 
 
-def _thresholds() -> Any:
-    from orchestrator.domain.stages import StageThresholds
-    try:
-        return StageThresholds.from_environment()
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-
-
-def cmd_audit_export(args: argparse.Namespace) -> int:
-    from orchestrator.audit.export import ExportFilter, export_events, write_bundle
+def cmd_audit_export(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.reading import export, export_bundle
+    from orchestrator.audit.export import ExportFilter
     selection = ExportFilter(start=args.from_, end=args.to, contact=args.contact)
-    with _store(args, read_only=True) as store:
-        if args.bundle:
-            bundle = write_bundle(store, args.bundle, selection, now=_now())
-            print(f"bundle written to {bundle.folder}: {bundle.events:,} events, chain "
-                  f"{'intact' if bundle.intact else 'BROKEN'}")
-            return 0 if bundle.intact else 1
-        export_events(store, selection, sys.stdout)
+    if args.bundle:
+        bundle = export_bundle(app, args.bundle, selection)
+        print(f"bundle written to {bundle.folder}: {bundle.events:,} events, chain "
+              f"{'intact' if bundle.intact else 'BROKEN'}")
+        return 0 if bundle.intact else 1
+    export(app, selection, sys.stdout)
     return 0
 
 
-def cmd_audit_why(args: argparse.Namespace) -> int:
-    from orchestrator.audit.why import why
-    with _store(args, read_only=True) as store:
-        chain = why(store, args.message, _thresholds())
-    if getattr(args, "json", False):
+def cmd_audit_why(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.reading import why_message
+    chain = why_message(app, args.message)
+    if _json(args):
         _print_json(chain)
-        return 0
-    print(render_why(chain))
+    else:
+        print(render_why(chain))
     return 0
 
 
-def render_why(chain: dict[str, Any]) -> str:
-    journey = chain["journey"]
-    trigger = chain["trigger"]
-    lines = [f"message {chain['message']}: {chain['status']} on {chain['channel'] or 'no channel'}",
-             f"  to      {chain['contact'] or 'the public (no contact)'}",
-             f"  journey {journey['id']} v{journey['version']} "
-             f"(published by {journey.get('published_by', '?')} at "
-             f"{journey.get('published_at', '?')}), step {chain['step']}, intent "
-             f"{chain['intent']}, audience {chain['audience']}, template {chain['template']}",
-             f"  because {trigger.get('type')} {trigger.get('touchpoint_id', '')} at "
-             f"{trigger.get('at', '?')}"]
-    then = chain["contact_at_decision"]
-    if then:
-        consents = ", ".join(f"{c['channel']}/{c['purpose']} {c['status']}"
-                             for c in then["consents"]) or "none"
-        lines.append(f"  contact then: stage {then['stage']}, consents: {consents}")
-    for decision in chain["decisions"]:
-        lines.append(f"  decided {decision['status']} at {decision['at']}: {decision['rule']}"
-                     f" - {decision['reason']}")
-    for entry in chain["history"]:
-        detail = entry.get("rule") or entry.get("channel") or entry.get("touchpoint") or ""
-        lines.append(f"  {entry['at']}  {entry['status']:<16} {detail}")
-    return "\n".join(lines)
+def cmd_audit_verify(app: Any, args: argparse.Namespace) -> int:
+    import time
 
-
-def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from orchestrator.audit.checkpoints import public_key_from, read_checkpoint_file
-    from orchestrator.audit.verify import verify
-    checkpoints = [read_checkpoint_file(path) for path in args.checkpoint]
-    public_key = public_key_from(args.public_key)
+    from orchestrator.application.reading import verify_chain
     started = time.perf_counter()
-    with _store(args, read_only=True) as store:
-        result = verify(store, checkpoints, public_key)
+    result = verify_chain(app, args.checkpoint)
     seconds = time.perf_counter() - started
-    if getattr(args, "json", False):
+    if _json(args):
         _print_json(result.as_json())
     elif result.intact:
         print(f"intact: {result.events:,} events up to position {result.last_position}, "
@@ -631,36 +464,31 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if result.intact else 1
 
 
-def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
-    from orchestrator.audit.checkpoints import current_checkpoint, write_checkpoint_file
-    with _store(args, read_only=True) as store:
-        checkpoint = current_checkpoint(store, _now())
-    if checkpoint is None:
-        raise UsageError("the store is empty: nothing to checkpoint")
+def cmd_audit_checkpoint(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.reading import head_checkpoint
+    from orchestrator.persistence.checkpoints import write_checkpoint_file
+    checkpoint = head_checkpoint(app)
     write_checkpoint_file(args.out, checkpoint)
-    signed = "signed" if checkpoint.signature else "UNSIGNED (set ORCHESTRATOR_SIGNING_KEY)"
+    signed = ("signed" if checkpoint.signature
+              else f"UNSIGNED (set {bootstrap.SIGNING_KEY_ENV})")
     print(f"checkpoint at position {checkpoint.position} ({signed}) written to {args.out}")
     return 0
 
 
-def cmd_audit_keygen(args: argparse.Namespace) -> int:
-    from orchestrator.audit.checkpoints import PUBLIC_KEY_ENV, SIGNING_KEY_ENV, new_key_pair
+def cmd_audit_keygen(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.persistence.checkpoints import new_key_pair
     private, public = new_key_pair()
     print(f"# keep the first line secret (the writers' environment); give the second to "
-          f"auditors\n{SIGNING_KEY_ENV}={private}\n{PUBLIC_KEY_ENV}={public}")
+          f"auditors\n{bootstrap.SIGNING_KEY_ENV}={private}\n"
+          f"{bootstrap.PUBLIC_KEY_ENV}={public}")
     return 0
 
 
-def cmd_forget(args: argparse.Namespace) -> int:
-    from orchestrator.audit.erasure import forget
-    actor = args.by or os.environ.get("ORCHESTRATOR_ACTOR") or os.environ.get("USER") or "unknown"
-    now = _now()
-    with _store(args) as store:
-        erasure = forget(store, args.contact, now=now, requested_by=actor,
-                         request_reference=args.reference)
-        _checkpoint(store)
-        _update_read_models(store)
-    if getattr(args, "json", False):
+def cmd_forget(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.forgetting import forget_contact
+    erasure = forget_contact(app, args.contact, requested_by=args.by,
+                             reference=args.reference)
+    if _json(args):
         _print_json({"contact": erasure.contact, "keys_destroyed": erasure.keys_destroyed,
                      "subjects": [str(s) for s in erasure.subjects],
                      "position": erasure.position})
@@ -670,138 +498,55 @@ def cmd_forget(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit_summary(args: argparse.Namespace) -> int:
-    from orchestrator.audit.summary import population_summary
-    with _store(args, read_only=True) as store:
-        summary = population_summary(store, args.as_of or _now(), _thresholds())
-    if getattr(args, "json", False):
-        _print_json(summary)
+def cmd_audit_summary(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.reading import summary
+    result = summary(app, args.as_of)
+    if _json(args):
+        _print_json(result)
     else:
-        print(render_summary(summary))
+        print(render_summary(result))
     return 0
 
 
-def render_summary(summary: dict[str, Any]) -> str:
-    lines = [f"{summary['contacts']:,} contacts, {summary['events']:,} events, "
-             f"as of {summary['as_of']}"]
-    for title, key in (("stage", "stages"), ("consent granted", "consents_granted"),
-                       ("suppression", "suppressions"), ("mentions by stance",
-                                                         "mentions_by_stance"),
-                       ("mentions by author kind", "mentions_by_author_kind")):
-        table = summary[key]
-        if not table:
-            continue
-        lines.append(f"\n{title}:")
-        width = max(len(name) for name in table)
-        total = sum(table.values())
-        for name, count in table.items():
-            share = count / total if total else 0
-            lines.append(f"  {name:<{width}}  {count:>7,}  {share:6.1%}  "
-                         f"{'#' * round(share * 40)}")
-    lines.append(f"\nsocial handles not tied to any contact (stage unknown): "
-                 f"{summary['unknown_handles']:,}")
-    return "\n".join(lines)
+def cmd_demo(app: Any, args: argparse.Namespace) -> int:
+    import time
 
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    """The main job on the embedded store: a synthetic population and its history, the
-    example journeys, a simulated month on dry-run channels, and what happened."""
-    from datetime import timedelta
-
-    from orchestrator.audit.summary import population_summary
-    from orchestrator.campaigns.runner import run_until
-    from orchestrator.campaigns.versions import publish
-    from orchestrator.demo.population import DEMO_NOW, generate
-    from orchestrator.ingest.service import ingest_path
-    from orchestrator.projections.contact_directory import message_rows
-    from orchestrator.projections.runner import open_directory
+    from orchestrator.application.demo import run_demo
     started = time.perf_counter()
-    journeys, templates = _demo_material(args)
-    month_start = DEMO_NOW - timedelta(days=30)
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "population.jsonl")
-        with open(path, "w", encoding="utf-8") as out:
-            count = generate(out, contacts=args.contacts, seed=args.seed)
-        print(f"generated {count:,} touchpoints for {args.contacts:,} synthetic contacts")
-        progress = _ProgressLine("ingest", True)
-        with _store(args) as store:
-            try:
-                report = ingest_path(store, path, recorded_at=_now(), progress=progress)
-            finally:
-                progress.done()
-            print(f"ingested: {report.recorded:,} recorded, {report.duplicates:,} already "
-                  f"recorded ({report.recorded / max(report.seconds, 1e-9):,.0f} touchpoints/s)")
-            # The history before the month is caught up first, then the journeys go live:
-            # what an operator does after importing a CRM's past.
-            run_until(store, month_start, recorded_at=_now(), templates_dir=templates,
-                      thresholds=_thresholds())
-            for outcome in publish(store, journeys, templates, author="demo", now=_now()):
-                print(f"journey {outcome.journey} v{outcome.version} "
-                      f"{'published' if outcome.new else 'already published'}")
-            run = run_until(store, DEMO_NOW, recorded_at=_now(), templates_dir=templates,
-                            thresholds=_thresholds(), policy=_policy(None))
-            args.templates = templates
-            sent = _dispatch(store, args, run.unsent)
-            _checkpoint(store)
-            _update_read_models(store)
-            summary = population_summary(store, DEMO_NOW, _thresholds())
-            messages = message_rows(open_directory(store).view)
-    if getattr(args, "json", False):
-        _print_json({"population": summary, "messages": messages})
+    progress = ProgressLine("ingest", True)
+    try:
+        outcome = run_demo(
+            app, contacts=args.contacts, seed=args.seed,
+            templates=getattr(args, "templates", None), progress=progress,
+            on_generated=lambda n: print(f"generated {n:,} touchpoints for "
+                                         f"{args.contacts:,} synthetic contacts", flush=True))
+    finally:
+        progress.done()
+    if _json(args):
+        _print_json({"population": outcome.population, "messages": outcome.messages})
         return 0
+    report, run, sent = outcome.ingest, outcome.run, outcome.sent
+    print(f"ingested: {report.recorded:,} recorded, {report.duplicates:,} already "
+          f"recorded ({report.recorded / max(report.seconds, 1e-9):,.0f} touchpoints/s)")
+    for published in outcome.published:
+        print(f"journey {published.journey} v{published.version} "
+              f"{'published' if published.new else 'already published'}")
     print()
-    print(render_summary(summary))
-    print(f"\nsimulated month {month_start.date()} to {DEMO_NOW.date()}: "
+    print(render_summary(outcome.population))
+    print(f"\nsimulated month {outcome.month_start.date()} to {outcome.month_end.date()}: "
           f"{run.touchpoints:,} touchpoints, {run.broadcasts} broadcast firing(s), "
           f"{run.enrolments:,} enrolment(s), {len(run.messages):,} message(s)")
-    print(render_messages(messages))
-    print(f"\ndry-run outbox {args.outbox}: {sent.sent:,} written, {sent.failed:,} failed. "
-          f"Try: orchestrator --store {getattr(args, 'store', 'sqlite:///orchestrator.db')} "
-          f"audit why {_example_message(messages)}")
+    print(render_messages(outcome.messages))
+    print(f"\ndry-run outbox {app.settings.outbox}: {sent.sent:,} written, {sent.failed:,} "
+          f"failed. Try: orchestrator --store {app.settings.redacted_store_url} audit why "
+          f"{_example_message(outcome.messages)}")
     print(f"done in {time.perf_counter() - started:.1f} s")
     return 0
-
-
-def _demo_material(args: argparse.Namespace) -> tuple[list[str], str]:
-    """The example journeys and templates: beside the working directory, else the repo's."""
-    from pathlib import Path
-    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
-        journeys = sorted(str(p) for p in (root / "examples" / "journeys").glob("*.yaml"))
-        templates = Path(getattr(args, "templates", None) or root / "templates")
-        if journeys and templates.is_dir():
-            return journeys, str(templates)
-    raise UsageError("the demo needs examples/journeys/*.yaml and templates/ (run it from "
-                     "the repository)")
 
 
 def _example_message(messages: list[dict[str, Any]]) -> str:
     sent = [m for m in messages if m["status"] == "sent" and m["contact"]]
     return (sent or messages or [{"id": "MESSAGE_ID"}])[0]["id"]
-
-
-def render_messages(messages: list[dict[str, Any]]) -> str:
-    from collections import Counter
-    lines = []
-    by_step = Counter((m["journey"], m["step"], m["intent"], m["channel"] or "-", m["status"])
-                      for m in messages)
-    lines.append("\nmessages by journey and step:")
-    lines.append(f"  {'journey':<18} {'step':<16} {'intent':<13} {'channel':<8} "
-                 f"{'status':<16} count")
-    for (journey, step, intent, channel, status), count in sorted(by_step.items()):
-        lines.append(f"  {journey:<18} {step:<16} {intent:<13} {channel:<8} {status:<16} "
-                     f"{count:>5,}")
-    for title, key in (("by channel", lambda m: m["channel"] or "none"),
-                       ("by intent", lambda m: m["intent"])):
-        counts = Counter(key(m) for m in messages)
-        lines.append(f"\n{title}: " + ", ".join(f"{name} {count:,}"
-                                                for name, count in sorted(counts.items())))
-    reasons = Counter(m["reason"].split(":")[0] for m in messages
-                      if m["status"] in ("suppressed", "held_for_review", "deferred")
-                      and m["reason"])
-    lines.append("\nnot sent, by rule:")
-    for rule, count in reasons.most_common():
-        lines.append(f"  {rule:<42} {count:>6,}")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from tests.conftest import TEST_NOW
 from tests.support import consent, contact, export_lines, purchase, write_jsonl
 
 AT = "2026-02-01T10:00:00+00:00"
@@ -37,8 +39,9 @@ def test_after_forget_every_view_shows_erased_and_the_chain_holds(cli, recorded)
     assert result.code == 0, result.err
     assert json.loads(result.out)["keys_destroyed"] == 3  # contact, phone, handle
 
+    after_erasure = (TEST_NOW + timedelta(days=1)).isoformat()
     view = json.loads(cli("--store", recorded, "audit", "contact", "ERIN", "--as-of",
-                          "2026-12-01T00:00:00+00:00", "--json").out)
+                          after_erasure, "--json").out)
     exported = export_lines(cli, recorded)
     text = json.dumps(exported)
 

@@ -29,7 +29,7 @@ def test_export_selects_by_business_time_and_by_contact(cli, store_url, tmp_path
 
 def test_a_bundle_holds_events_checkpoint_and_a_verification_report(cli, store_url, tmp_path,
                                                                    monkeypatch):
-    from orchestrator.audit.checkpoints import new_key_pair
+    from orchestrator.persistence.checkpoints import new_key_pair
     private, public = new_key_pair()
     monkeypatch.setenv("ORCHESTRATOR_SIGNING_KEY", private)
     path = write_jsonl(tmp_path / "a.jsonl", contact("c", "2026-01-01T00:00:00Z"),

@@ -137,7 +137,7 @@ def test_an_intact_store_verifies(cli, recorded):
 
 def test_a_rewritten_history_is_caught_by_a_checkpoint_kept_outside(cli, recorded, tmp_path,
                                                                    monkeypatch):
-    from orchestrator.audit.checkpoints import new_key_pair
+    from orchestrator.persistence.checkpoints import new_key_pair
     private, public = new_key_pair()
     monkeypatch.setenv("ORCHESTRATOR_SIGNING_KEY", private)
     kept = tmp_path / "checkpoint.json"
@@ -163,7 +163,7 @@ def test_a_rewritten_history_is_caught_by_a_checkpoint_kept_outside(cli, recorde
 
 
 def test_a_checkpoint_signed_by_another_key_is_refused(cli, recorded, tmp_path, monkeypatch):
-    from orchestrator.audit.checkpoints import new_key_pair
+    from orchestrator.persistence.checkpoints import new_key_pair
     private, _ = new_key_pair()
     _, someone_else = new_key_pair()
     monkeypatch.setenv("ORCHESTRATOR_SIGNING_KEY", private)

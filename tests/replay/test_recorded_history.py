@@ -17,10 +17,10 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from orchestrator.audit.history import contact_state, read_log
 from orchestrator.domain import events as ev
 from orchestrator.domain.stages import StageThresholds
 from orchestrator.store import Store
+from orchestrator.store.reader import contact_state, read_log
 
 HERE = Path(__file__).parent
 

@@ -10,14 +10,14 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestrator.campaigns.engine import JourneyEngine
-from orchestrator.campaigns.runner import _History, event_fields
-from orchestrator.campaigns.template_catalog import TemplateCatalog
-from orchestrator.campaigns.validation import parse_journey
-from orchestrator.campaigns.versions import PublishedVersion
+from orchestrator.campaigns.language.validation import parse_journey
+from orchestrator.campaigns.runtime.engine import JourneyEngine
+from orchestrator.campaigns.runtime.runner import _History, event_fields
+from orchestrator.campaigns.runtime.versions import PublishedVersion
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
 from orchestrator.domain.stages import StageThresholds
+from orchestrator.rendering.catalog import TemplateCatalog
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 TEMPLATES = Path(__file__).parent / "engine_templates"
@@ -122,7 +122,7 @@ def test_the_engine_never_crashes_never_sends_twice_and_every_enrolment_ends_or_
 
 
 def test_last_purchase_days_ignores_purchases_after_the_moment():
-    from orchestrator.campaigns.runner import ContactView
+    from orchestrator.campaigns.runtime.runner import ContactView
     from orchestrator.domain.contact import fold
     later = _touchpoint(1, 0, 48, "purchase")
     state = fold("C0", [later])

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.campaigns.policy_file import load_policy
-from orchestrator.campaigns.problems import JourneyInvalid
+from orchestrator.campaigns.language.policy_file import load_policy
+from orchestrator.campaigns.language.problems import JourneyInvalid
 from orchestrator.domain.policy import PolicyConfig
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "policy.yaml"

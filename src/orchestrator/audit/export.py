@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from orchestrator.audit.checkpoints import current_checkpoint, write_checkpoint_file
-from orchestrator.audit.history import contact_subjects, event_record, read_log
+from orchestrator.audit.history import event_record
 from orchestrator.audit.verify import verify
 from orchestrator.domain.contact import business_time
+from orchestrator.persistence.checkpoints import current_checkpoint, write_checkpoint_file
 from orchestrator.store import Store
+from orchestrator.store.reader import contact_subjects, read_log
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,12 @@ def export_events(store: Store, selection: ExportFilter, out: IO[str]) -> int:
     return written
 
 
-def write_bundle(store: Store, folder: str, selection: ExportFilter, now: datetime) -> Bundle:
+def write_bundle(store: Store, folder: str, selection: ExportFilter, now: datetime,
+                 key: Any = None) -> Bundle:
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "events.jsonl"), "w", encoding="utf-8") as out:
         count = export_events(store, selection, out)
-    checkpoint = current_checkpoint(store, now)
+    checkpoint = current_checkpoint(store, now, key)
     if checkpoint is not None:
         write_checkpoint_file(os.path.join(folder, "checkpoint.json"), checkpoint)
     result = verify(store, [checkpoint] if checkpoint else [])

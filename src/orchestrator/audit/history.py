@@ -1,105 +1,16 @@
-"""Reading the history back: the notification log in order, and one contact's facts.
-
-Replay never sends and never writes: these functions only read the store.
-"""
+"""Audit views of history: a contact as of a moment, an event as an export line, the
+journeys a contact was in. They only read, through ``orchestrator.store.reader``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
-from eventsourcing.utils import get_topic
-
-from orchestrator.domain import events as ev
-from orchestrator.domain import subjects
-from orchestrator.domain.contact import ContactState, fold
-from orchestrator.domain.events import ERASED
+from orchestrator.domain import journey_events as je
+from orchestrator.domain.contact import ContactState
 from orchestrator.domain.stages import StageThresholds
 from orchestrator.store import Store
-
-PAGE = 2000
-
-
-@dataclass(frozen=True)
-class Recorded:
-    position: int
-    event: Any
-
-
-def read_log(store: Store, *, after: int = 0, upto: int | None = None,
-             only: tuple[type, ...] = ()) -> Iterator[Recorded]:
-    """Every recorded event in notification (recording) order, personal fields unsealed
-    where the subject's key still exists; ``only`` these event classes when given (the
-    database filters them)."""
-    recorder = store.recorder
-    mapper = store.ledger.mapper
-    topics = [get_topic(cls) for cls in only]
-    while True:
-        page = recorder.select_notifications(after + 1, PAGE, stop=upto, topics=topics)
-        if not page:
-            return
-        _prefetch_keys(store, {n.originator_id for n in page})
-        for notification in page:
-            yield Recorded(notification.id, mapper.to_domain_event(notification))
-        after = page[-1].id
-
-
-def _prefetch_keys(store: Store, streams: set[Any]) -> None:
-    ids = [s if isinstance(s, UUID) else UUID(str(s)) for s in streams]
-    with store.read() as tables:
-        found = tables.load_keys(ids)
-    store.ledger.keys.remember({subject: found.get(subject) for subject in ids})
-
-
-def touchpoint_event(store: Store, touchpoint_id: str) -> Recorded | None:
-    """The recorded touchpoint with the producer's id ``touchpoint_id``, if any."""
-    with store.read() as tables:
-        position = tables.touchpoint_positions([touchpoint_id]).get(touchpoint_id)
-    if position is None:
-        return None
-    [notification] = store.recorder.select_notifications(position, 1)
-    return Recorded(position, store.ledger.mapper.to_domain_event(notification))
-
-
-def stream_events(store: Store, stream: UUID) -> list[Any]:
-    return list(store.ledger.events.get(stream))
-
-
-def contact_facts(store: Store, contact: str) -> list[Any]:
-    """The facts about one contact: its own stream, plus the streams of every phone
-    number it has had (inbound SMS, STOP) and every handle tied to it."""
-    own = stream_events(store, subjects.contact_stream(contact))
-    facts = list(own)
-    for stream in sorted(related_subjects(own)):
-        facts.extend(stream_events(store, stream))
-    return facts
-
-
-def related_subjects(own_facts: list[Any]) -> set[UUID]:
-    """Phone and handle streams named by a contact's own facts (readable ones only:
-    once erased, the link from the contact to them is gone too)."""
-    related: set[UUID] = set()
-    for fact in own_facts:
-        if isinstance(fact, ev.ContactDetailsRecorded) and fact.phone not in (None, ERASED):
-            related.add(subjects.phone_stream(fact.phone))
-        if isinstance(fact, ev.IdentityLinked) and fact.handle not in (None, ERASED):
-            related.add(subjects.handle_stream(fact.network, fact.handle))
-    return related
-
-
-def contact_subjects(store: Store, contact: str) -> set[UUID]:
-    own_stream = subjects.contact_stream(contact)
-    return {own_stream, *related_subjects(stream_events(store, own_stream))}
-
-
-def contact_state(store: Store, contact: str, as_of: datetime | None) -> ContactState | None:
-    facts = contact_facts(store, contact)
-    if not facts:
-        return None
-    return fold(contact, facts, as_of)
+from orchestrator.store.reader import Recorded, read_log, stream_events
 
 
 def contact_view(state: ContactState, as_of: datetime, thresholds: StageThresholds,
@@ -152,7 +63,6 @@ def event_record(recorded: Recorded) -> dict[str, Any]:
 def contact_journeys(store: Store, contact: str, as_of: datetime) -> list[dict[str, Any]]:
     """The journeys the contact had entered by ``as_of``: version, where it stood then,
     and whether (and why) it had left."""
-    from orchestrator.domain import journey_events as je
     found = [recorded.event for recorded in read_log(store, only=(je.ContactEnrolled,))
              if recorded.event.contact == contact
              and datetime.fromisoformat(recorded.event.at) <= as_of]

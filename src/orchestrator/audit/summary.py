@@ -6,13 +6,13 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
-from orchestrator.audit.history import read_log
 from orchestrator.domain import events as ev
 from orchestrator.domain import subjects
 from orchestrator.domain.contact import fold
 from orchestrator.domain.events import ERASED
 from orchestrator.domain.stages import StageThresholds
 from orchestrator.store import Store
+from orchestrator.store.reader import read_log
 
 
 def population_summary(store: Store, as_of: datetime,

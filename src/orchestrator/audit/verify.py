@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.audit.checkpoints import Checkpoint
 from orchestrator.persistence import chain
+from orchestrator.persistence.checkpoints import Checkpoint
 
 sha256 = chain.sha256
 

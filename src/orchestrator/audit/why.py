@@ -11,19 +11,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from orchestrator.audit.history import contact_state, stream_events, touchpoint_event
-from orchestrator.campaigns.versions import journey_stream
-from orchestrator.domain import events as ev
+from orchestrator.campaigns.runtime.versions import journey_stream
 from orchestrator.domain import journey_events as je
+from orchestrator.domain import message_lifecycle as lifecycle
 from orchestrator.domain import subjects
 from orchestrator.domain.stages import StageThresholds
 from orchestrator.errors import UsageError
 from orchestrator.projections.contact_directory import public_recipient
 from orchestrator.store import Store
-
-FEEDBACK_STATUS = {ev.MessageDelivered: "delivered", ev.MessageOpened: "opened",
-                   ev.MessageClicked: "clicked", ev.MessageBounced: "bounced",
-                   ev.MessageComplained: "complained", ev.MessageUnsubscribed: "unsubscribed"}
+from orchestrator.store.reader import contact_state, stream_events, touchpoint_event
 
 
 def why(store: Store, message_id: str, thresholds: StageThresholds) -> dict[str, Any]:
@@ -36,6 +32,7 @@ def why(store: Store, message_id: str, thresholds: StageThresholds) -> dict[str,
     # The facts as of the decision that settled the message (after any deferral).
     decided_at = datetime.fromisoformat(decisions[-1].at if decisions else scheduled.at)
     contact = public_recipient(scheduled)
+    standing = lifecycle.fold(events)
     return {
         "message": message_id,
         "contact": contact,
@@ -59,11 +56,11 @@ def why(store: Store, message_id: str, thresholds: StageThresholds) -> dict[str,
         "decisions": [{"status": d.status, "channel": d.channel, "rule": d.rule,
                        "reason": d.reason, "facts": d.facts, "not_before": d.not_before,
                        "at": d.at} for d in decisions],
-        "channel": _latest_channel(events),
-        "status": _status(events),
+        "channel": standing.channel,
+        "status": standing.status,
         "provider": next(({"provider_id": e.provider_id, "channel": e.channel, "at": e.at}
                           for e in events if isinstance(e, je.MessageSent)), None),
-        "history": _history(events),
+        "history": [entry for entry in map(lifecycle.history_entry, events) if entry],
     }
 
 
@@ -109,41 +106,3 @@ def _contact_then(store: Store, contact: str | None, moment: datetime,
                          for s in state.suppressions.values()],
         "erased": state.erased,
     }
-
-
-def _history(events: list[Any]) -> list[dict[str, Any]]:
-    history = []
-    for event in events:
-        if isinstance(event, je.MessageScheduled):
-            history.append({"status": "scheduled", "at": event.at})
-        elif isinstance(event, je.MessageDecided):
-            history.append({"status": event.status, "at": event.at, "rule": event.rule})
-        elif isinstance(event, je.MessageSent):
-            history.append({"status": "sent", "at": event.at, "channel": event.channel})
-        elif isinstance(event, je.MessageFailed):
-            history.append({"status": "failed", "at": event.at, "reason": event.reason})
-        elif type(event) in FEEDBACK_STATUS:
-            history.append({"status": FEEDBACK_STATUS[type(event)], "at": event.at,
-                            "touchpoint": event.touchpoint_id})
-    return history
-
-
-def _latest_channel(events: list[Any]) -> str | None:
-    channel = None
-    for event in events:
-        if isinstance(event, je.MessageDecided | je.MessageSent | je.MessageFailed):
-            channel = event.channel
-    return channel
-
-
-def _status(events: list[Any]) -> str:
-    status = "scheduled"
-    rank = {"sent": 1, "delivered": 2, "opened": 3, "clicked": 4}
-    for entry in _history(events):
-        new = entry["status"]
-        if new in ("complained", "unsubscribed"):
-            continue
-        if new in rank and status in rank and rank[new] < rank[status]:
-            continue
-        status = new
-    return status

@@ -8,14 +8,11 @@ window: none is ``prospect``, a few is ``light_buyer``, more is ``regular_buyer`
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import timedelta
 
 from orchestrator.domain.vocabulary import STAKEHOLDER_KINDS
-
-THRESHOLDS_ENV = "ORCHESTRATOR_STAGE_THRESHOLDS"
 
 
 @dataclass(frozen=True)
@@ -44,14 +41,9 @@ class StageThresholds:
             elif name == "window" and re.fullmatch(r"\s*\d+d\s*", value):
                 values["window"] = timedelta(days=int(value.strip()[:-1]))
             else:
-                raise ValueError(f"{THRESHOLDS_ENV}: cannot read {part!r}; expected "
+                raise ValueError(f"cannot read {part!r}; expected "
                                  "light=N, regular=N or window=Nd")
         return cls(**values)  # type: ignore[arg-type]
-
-    @classmethod
-    def from_environment(cls) -> StageThresholds:
-        text = os.environ.get(THRESHOLDS_ENV, "")
-        return cls.parse(text) if text else cls()
 
 
 def relationship_stage(kind: str, purchases_in_window: int, thresholds: StageThresholds) -> str:

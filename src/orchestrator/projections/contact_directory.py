@@ -21,9 +21,11 @@ from sqlalchemy import and_, delete, func, select
 
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
+from orchestrator.domain import message_lifecycle as lifecycle
 from orchestrator.domain import subjects
 from orchestrator.domain.events import ERASED
 from orchestrator.domain.stages import StageThresholds, relationship_stage
+from orchestrator.domain.vocabulary import PUBLIC_INTENTS
 from orchestrator.projections import tables as t
 from orchestrator.projections.view import SQLAlchemyView, upsert
 
@@ -141,7 +143,6 @@ class _Page:
         return {row[key]: row for row in self._rows(table, column, values)}
 
 
-PUBLIC_INTENTS = frozenset({"reach", "activation", "showcase"})
 
 
 def public_recipient(scheduled: je.MessageScheduled) -> str | None:
@@ -152,43 +153,23 @@ def public_recipient(scheduled: je.MessageScheduled) -> str | None:
     return None if scheduled.contact.startswith("handle:") else scheduled.contact
 
 
-STATUS_OF_FEEDBACK = {ev.MessageDelivered: "delivered", ev.MessageOpened: "opened",
-                      ev.MessageClicked: "clicked", ev.MessageBounced: "bounced"}
-STATUS_RANK = {"scheduled": 0, "deferred": 1, "sent": 2, "delivered": 3, "opened": 4,
-               "clicked": 5}
-
-
 def _message(messages: dict[str, dict[str, Any]], event: Any) -> None:
     if isinstance(event, je.MessageScheduled):
         contact = public_recipient(event)
         messages.setdefault(event.message, {
             "message": event.message, "contact": contact, "journey": event.journey,
             "version": event.version, "step": event.step, "intent": event.intent,
-            "audience": event.audience, "channel": None, "status": "scheduled",
+            "audience": event.audience, "channel": None, "status": lifecycle.SCHEDULED,
             "reason": None, "provider_id": None, "at": event.at, "at_utc": utc_text(event.at)})
         return
     row = messages.get(event.message)
     if row is None:
         return  # feedback about a message this store never scheduled
-    if isinstance(event, je.MessageDecided):
-        # The policy's latest word: status, channel, and the rule and reason behind it.
-        row.update(status=event.status, channel=event.channel,
-                   reason=f"{event.rule}: {event.reason}")
-        return
-    if isinstance(event, je.MessageFailed):
-        row.update(status="failed", channel=event.channel, reason=event.reason)
-        return
-    if isinstance(event, je.MessageSent):
-        row.update(channel=event.channel, provider_id=event.provider_id)
-        status = "sent"
-    else:
-        status = STATUS_OF_FEEDBACK.get(type(event))
-        if status is None:
-            return  # complaints and unsubscribes suppress the channel, not the message
-        if event.reason:
-            row["reason"] = event.reason
-    if status == "bounced" or STATUS_RANK.get(status, 0) > STATUS_RANK.get(row["status"], 0):
-        row["status"] = status
+    standing = lifecycle.advance(lifecycle.MessageStanding(
+        status=row["status"], channel=row["channel"], reason=row["reason"],
+        provider_id=row["provider_id"]), event)
+    row.update(status=standing.status, channel=standing.channel, reason=standing.reason,
+               provider_id=standing.provider_id)
 
 
 def _contact_of(event: Any) -> str | None:

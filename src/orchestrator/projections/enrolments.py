@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from orchestrator.audit.history import read_log
 from orchestrator.domain import journey_events as je
 from orchestrator.store import Store
+from orchestrator.store.reader import read_log
 
 
 def enrolment_counts(store: Store) -> dict[tuple[str, int], tuple[int, int]]:

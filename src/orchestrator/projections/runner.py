@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 from eventsourcing.persistence import Tracking
 
-from orchestrator.audit.history import read_log
 from orchestrator.projections.contact_directory import ContactDirectory
 from orchestrator.projections.view import SQLAlchemyView
 from orchestrator.store import Store
+from orchestrator.store.reader import read_log
 
 PAGE = 2000
 

@@ -12,30 +12,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
-from sqlalchemy import URL, Engine, create_engine, event, select
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from orchestrator.persistence.sqlite import BUSY_TIMEOUT_SECONDS
 from orchestrator.projections import tables as t
-
-
-def engine_for(location: Any) -> Engine:
-    if location.backend == "sqlite":
-        engine = create_engine(f"sqlite:///{location.sqlite_path}",
-                               connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: Any, _: Any) -> None:
-            dbapi_connection.execute("PRAGMA journal_mode=WAL")
-            dbapi_connection.execute("PRAGMA synchronous=FULL")
-
-        return engine
-    url = URL.create("postgresql+psycopg", username=location.pg_user or None,
-                     password=location.pg_password or None, host=location.pg_host,
-                     port=int(location.pg_port), database=location.pg_dbname)
-    options = f"-c search_path={location.pg_schema}" if location.pg_schema else ""
-    return create_engine(url, connect_args={"options": options} if options else {},
-                         pool_size=2, max_overflow=2)
 
 
 class SQLAlchemyView(TrackingRecorder):

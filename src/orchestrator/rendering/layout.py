@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CHANNEL_LAYOUTS", "PUBLIC_CHANNELS", "ChannelLayout"]
+from orchestrator.domain.vocabulary import PUBLIC_CHANNELS as VOCABULARY_PUBLIC_CHANNELS
+
+__all__ = ["CHANNEL_FILES", "CHANNEL_LAYOUTS", "PUBLIC_CHANNELS", "TEMPLATE_FILES", "ChannelLayout"]
 
 
 @dataclass(frozen=True)
@@ -32,5 +34,12 @@ CHANNEL_LAYOUTS = {
     "social": ChannelLayout(text="social.txt"),
 }
 
+# Every file a template folder may hold, and the body files that let a channel carry a
+# message (an email needs a body; its subject file alone is not enough).
+TEMPLATE_FILES = ("email.subject.txt", "email.html", "email.txt", "sms.txt", "letter.html",
+                  "social.txt")
+CHANNEL_FILES = {channel: tuple(sorted(layout.body_files, key=TEMPLATE_FILES.index))
+                 for channel, layout in CHANNEL_LAYOUTS.items()}
+
 # Rendered for anyone to read: no contact data goes in.
-PUBLIC_CHANNELS = frozenset({"social"})
+PUBLIC_CHANNELS = frozenset(VOCABULARY_PUBLIC_CHANNELS)

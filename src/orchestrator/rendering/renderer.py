@@ -26,7 +26,7 @@ import jinja2
 from jinja2 import nodes
 from jinja2.sandbox import SecurityError
 
-from orchestrator.campaigns.template_catalog import TEMPLATE_NAME
+from orchestrator.rendering.catalog import TEMPLATE_NAME
 from orchestrator.rendering.environment import build_environment
 from orchestrator.rendering.errors import (
     ContactDataRefused,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.campaigns.problems import JourneyInvalid, Problem
-from orchestrator.campaigns.validation import parse_journey
+from orchestrator.campaigns.language.problems import JourneyInvalid, Problem
+from orchestrator.campaigns.language.validation import parse_journey
 
 # Template name -> its files, covering each channel and the incomplete cases.
 TEMPLATES = {

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator.campaigns.durations import (
+from orchestrator.campaigns.language.durations import (
     LONGEST,
     DurationInvalid,
     format_duration,

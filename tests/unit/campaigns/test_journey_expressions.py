@@ -5,14 +5,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from orchestrator.campaigns.expressions import (
+from orchestrator.campaigns.language.expressions import (
     MAX_NESTING,
     MAX_SOURCE_LENGTH,
     ExpressionFailed,
     ExpressionInvalid,
     compile_expression,
 )
-from orchestrator.campaigns.problems import Position
+from orchestrator.campaigns.language.problems import Position
 
 
 @dataclass

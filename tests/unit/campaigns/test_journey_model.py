@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from orchestrator.campaigns.expressions import ExpressionFailed, compile_expression
-from orchestrator.campaigns.journey import (
+from orchestrator.campaigns.language.expressions import ExpressionFailed, compile_expression
+from orchestrator.campaigns.language.journey import (
     BranchCase,
     BranchStep,
     EndStep,

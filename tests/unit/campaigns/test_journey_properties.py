@@ -9,11 +9,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestrator.campaigns.durations import format_duration
-from orchestrator.campaigns.journey import BranchStep, SendStep
-from orchestrator.campaigns.problems import JourneyInvalid
-from orchestrator.campaigns.validation import parse_journey
-from orchestrator.campaigns.vocabulary import (
+from orchestrator.campaigns.language.durations import format_duration
+from orchestrator.campaigns.language.journey import BranchStep, SendStep
+from orchestrator.campaigns.language.problems import JourneyInvalid
+from orchestrator.campaigns.language.validation import parse_journey
+from orchestrator.campaigns.language.vocabulary import (
     PRIVATE_INTENTS,
     PUBLIC_INTENTS,
     STAGE_ENTERED,

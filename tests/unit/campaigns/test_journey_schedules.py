@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orchestrator.campaigns.schedules import ScheduleInvalid, check_timezone, cron_trigger
+from orchestrator.campaigns.language.schedules import ScheduleInvalid, check_timezone, cron_trigger
 
 LONDON = ZoneInfo("Europe/London")
 # Sunday 4 January 2026: each weekday of the following week comes once.

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from tests.unit.campaigns.support import make_templates
 
-from orchestrator.campaigns.journey import (
+from orchestrator.campaigns.language.journey import (
     BranchStep,
     EndStep,
     ScheduleTrigger,
@@ -14,7 +14,7 @@ from orchestrator.campaigns.journey import (
     TouchpointTrigger,
     WaitStep,
 )
-from orchestrator.campaigns.validation import load_journey, validate_files
+from orchestrator.campaigns.language.validation import load_journey, validate_files
 
 EXAMPLES = Path(__file__).parent / "spec_examples"
 

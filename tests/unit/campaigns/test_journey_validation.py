@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from tests.unit.campaigns.support import FILE, dedent, journey_problems, only_problem
 
-from orchestrator.campaigns.problems import JourneyInvalid
-from orchestrator.campaigns.validation import load_journey, parse_journey, validate_files
-from orchestrator.campaigns.yaml_source import MAX_SOURCE_BYTES
+from orchestrator.campaigns.language.problems import JourneyInvalid
+from orchestrator.campaigns.language.validation import load_journey, parse_journey, validate_files
+from orchestrator.campaigns.language.yaml_source import MAX_SOURCE_BYTES
 from orchestrator.errors import InvalidInput
 
 WELCOME = """

@@ -2,8 +2,8 @@
 
 import pytest
 
-from orchestrator.campaigns.problems import Position
-from orchestrator.campaigns.yaml_source import (
+from orchestrator.campaigns.language.problems import Position
+from orchestrator.campaigns.language.yaml_source import (
     MAX_DEPTH,
     MAX_SOURCE_BYTES,
     YamlMapping,

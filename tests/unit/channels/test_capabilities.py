@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.campaigns.vocabulary import CHANNEL_FILES
+from orchestrator.campaigns.language.vocabulary import CHANNEL_FILES
 from orchestrator.channels.capabilities import CAPABILITIES
 from orchestrator.channels.errors import MessageInvalid
 from orchestrator.channels.memory import MemoryChannel

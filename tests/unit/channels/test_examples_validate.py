@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.campaigns.journey import (
+from orchestrator.campaigns.language.journey import (
     BranchStep,
     EndStep,
     ScheduleTrigger,
@@ -17,7 +17,7 @@ from orchestrator.campaigns.journey import (
     TouchpointTrigger,
     WaitStep,
 )
-from orchestrator.campaigns.validation import load_journey, validate_files
+from orchestrator.campaigns.language.validation import load_journey, validate_files
 from orchestrator.channels.memory import MemoryChannel
 from orchestrator.channels.message import InReplyTo, OutboundMessage
 from orchestrator.rendering import TemplateRenderer

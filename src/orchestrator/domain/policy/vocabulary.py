@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from orchestrator.domain import vocabulary as words
 from orchestrator.domain.vocabulary import (
     CONSENT_CHANNELS,
     CONSENT_PURPOSES,
@@ -52,8 +53,8 @@ class Channel:
     SOCIAL: Final = "social"
 
 
-PRIVATE_CHANNELS: Final = (Channel.EMAIL, Channel.SMS, Channel.MAIL)
-ALL_CHANNELS: Final = frozenset({*PRIVATE_CHANNELS, Channel.SOCIAL})
+PRIVATE_CHANNELS: Final = words.PRIVATE_CHANNELS
+ALL_CHANNELS: Final = words.CHANNELS
 
 
 class Intent:
@@ -65,12 +66,10 @@ class Intent:
     TRANSACTIONAL: Final = "transactional"
 
 
-PUBLIC_INTENTS: Final = frozenset({Intent.REACH, Intent.ACTIVATION, Intent.SHOWCASE})
-SERVICE_INTENTS: Final = frozenset({Intent.SERVICE, Intent.TRANSACTIONAL})
-# Marketing is everything that pushes the brand rather than answering a need the person
-# already has; it is what stakeholder rules and frequency caps are about.
-MARKETING_INTENTS: Final = PUBLIC_INTENTS | {Intent.RELATIONSHIP}
-INTENTS: Final = MARKETING_INTENTS | SERVICE_INTENTS
+PUBLIC_INTENTS: Final = frozenset(words.PUBLIC_INTENTS)
+SERVICE_INTENTS: Final = frozenset(words.SERVICE_INTENTS)
+MARKETING_INTENTS: Final = frozenset(words.MARKETING_INTENTS)
+INTENTS: Final = frozenset(words.INTENTS)
 
 
 class Audience:
@@ -79,7 +78,7 @@ class Audience:
     PUBLIC: Final = "public"
 
 
-AUDIENCES: Final = frozenset({Audience.PERSONAL, Audience.SEGMENT, Audience.PUBLIC})
+AUDIENCES: Final = frozenset(words.AUDIENCES)
 
 
 class Purpose:

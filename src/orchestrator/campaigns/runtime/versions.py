@@ -11,15 +11,15 @@ from datetime import datetime
 from pathlib import Path
 from uuid import UUID, uuid5
 
-from orchestrator.audit.history import read_log
-from orchestrator.campaigns.journey import Journey
-from orchestrator.campaigns.problems import JourneyInvalid
-from orchestrator.campaigns.template_catalog import TemplateCatalog
-from orchestrator.campaigns.validation import parse_journey, validate_files
-from orchestrator.campaigns.vocabulary import TEMPLATE_FILES
+from orchestrator.campaigns.language.journey import Journey
+from orchestrator.campaigns.language.problems import JourneyInvalid
+from orchestrator.campaigns.language.validation import parse_journey, validate_files
 from orchestrator.domain.journey_events import JourneyPublished
 from orchestrator.domain.subjects import NAMESPACE
+from orchestrator.rendering.catalog import TemplateCatalog
+from orchestrator.rendering.layout import TEMPLATE_FILES
 from orchestrator.store import Store
+from orchestrator.store.reader import read_log
 
 
 def journey_stream(journey_id: str) -> UUID:

@@ -1,7 +1,7 @@
 """The journey expression language: Jinja2 expression syntax in a sandbox.
 
 Expressions read ``contact``, ``event`` and ``journey`` (see
-:mod:`~orchestrator.campaigns.expression_rules` for exactly what is allowed). Everything
+:mod:`~orchestrator.campaigns.language.expression_rules` for exactly what is allowed). Everything
 is checked when the journey is validated, not when a contact reaches the step. Running
 time is bounded: the source is at most :data:`MAX_SOURCE_LENGTH` characters, there are
 no loops or ranges in the language, and the operators that can build huge values
@@ -22,7 +22,7 @@ from jinja2.parser import Parser
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from orchestrator.campaigns.expression_rules import (
+from orchestrator.campaigns.language.expression_rules import (
     FILTERS,
     MEMBERS,
     ROOT_NAMES,
@@ -31,7 +31,7 @@ from orchestrator.campaigns.expression_rules import (
     check_expression,
     without_strings,
 )
-from orchestrator.campaigns.problems import Position
+from orchestrator.campaigns.language.problems import Position
 
 MAX_SOURCE_LENGTH = 500
 MAX_NESTING = 30

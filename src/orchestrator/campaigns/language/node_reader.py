@@ -14,14 +14,14 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
-from orchestrator.campaigns.durations import DurationInvalid, parse_duration
-from orchestrator.campaigns.expressions import (
+from orchestrator.campaigns.language.durations import DurationInvalid, parse_duration
+from orchestrator.campaigns.language.expressions import (
     CompiledExpression,
     ExpressionInvalid,
     compile_expression,
 )
-from orchestrator.campaigns.problems import Position, Problem
-from orchestrator.campaigns.yaml_source import (
+from orchestrator.campaigns.language.problems import Position, Problem
+from orchestrator.campaigns.language.yaml_source import (
     YamlMapping,
     YamlNode,
     YamlScalar,

@@ -1,6 +1,6 @@
 """A journey as the engine reads it: typed, validated, immutable.
 
-Built only by :mod:`orchestrator.campaigns.validation`, which guarantees what the engine
+Built only by :mod:`orchestrator.campaigns.language.validation`, which guarantees what the engine
 relies on: step ids are unique, every ``goto`` names a step, every step is reachable,
 every loop waits, and expressions are checked.
 
@@ -20,9 +20,9 @@ from typing import NamedTuple
 
 from apscheduler.triggers.cron import CronTrigger
 
-from orchestrator.campaigns.expressions import CompiledExpression
-from orchestrator.campaigns.schedules import cron_trigger
-from orchestrator.campaigns.vocabulary import DEFAULT_AUDIENCE, PUBLIC_INTENTS
+from orchestrator.campaigns.language.expressions import CompiledExpression
+from orchestrator.campaigns.language.schedules import cron_trigger
+from orchestrator.campaigns.language.vocabulary import DEFAULT_AUDIENCE, PUBLIC_INTENTS
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class BranchStep:
 
     def choose(self, context: Mapping[str, object]) -> str:
         """The id of the step to go to. Raises
-        :class:`~orchestrator.campaigns.expressions.ExpressionFailed` if a condition
+        :class:`~orchestrator.campaigns.language.expressions.ExpressionFailed` if a condition
         cannot be evaluated."""
         for case in self.cases:
             if case.condition is None or case.condition.evaluate(context):

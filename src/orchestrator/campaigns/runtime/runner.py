@@ -22,13 +22,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid5
 
-from orchestrator.audit.history import read_log
-from orchestrator.campaigns.decisions import PolicyDesk, PolicyMemory, decision_event_fields
-from orchestrator.campaigns.durations import parse_duration
-from orchestrator.campaigns.engine import Emitted, JourneyEngine, cron_firings
-from orchestrator.campaigns.journey import TouchpointTrigger
-from orchestrator.campaigns.template_catalog import TemplateCatalog
-from orchestrator.campaigns.versions import PublishedVersion, published_versions
+from orchestrator.campaigns.language.durations import parse_duration
+from orchestrator.campaigns.language.journey import TouchpointTrigger
+from orchestrator.campaigns.runtime.decisions import PolicyDesk, PolicyMemory, decision_event_fields
+from orchestrator.campaigns.runtime.engine import Emitted, JourneyEngine, cron_firings
+from orchestrator.campaigns.runtime.versions import PublishedVersion, published_versions
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
 from orchestrator.domain import subjects
@@ -36,8 +34,11 @@ from orchestrator.domain.contact import ContactState, apply
 from orchestrator.domain.events import ERASED
 from orchestrator.domain.policy import PolicyConfig
 from orchestrator.domain.stages import StageThresholds
+from orchestrator.domain.vocabulary import CHANNELS
 from orchestrator.ingest.touchpoints import TYPES
+from orchestrator.rendering.catalog import TemplateCatalog
 from orchestrator.store import Store
+from orchestrator.store.reader import read_log
 
 ENGINE_STREAM = uuid5(subjects.NAMESPACE, "engine:clock")
 TOUCHPOINT_TYPE = {spec.event_class: name for name, spec in TYPES.items()}
@@ -157,13 +158,14 @@ def event_fields(event: Any, touchpoint_type: str) -> dict[str, Any]:
 
 def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates_dir: str,
               thresholds: StageThresholds | None = None, policy: PolicyConfig | None = None,
+              channels: frozenset[str] = CHANNELS,
               progress: Callable[[int], None] | None = None) -> RunReport:
     thresholds = thresholds or StageThresholds()
     versions = published_versions(store)
     history = _History(thresholds)
     engine = JourneyEngine(versions, history.view)
     memory = PolicyMemory()
-    desk = PolicyDesk(TemplateCatalog(templates_dir), thresholds, policy)
+    desk = PolicyDesk(TemplateCatalog(templates_dir), thresholds, policy, live=channels)
     clock, high_water = _progress(store)
     pending: list[tuple[datetime, int, Any]] = []
     last_position = 0

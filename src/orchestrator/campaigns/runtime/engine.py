@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid5
 
-from orchestrator.campaigns.expressions import ExpressionFailed
-from orchestrator.campaigns.journey import (
+from orchestrator.campaigns.language.expressions import ExpressionFailed
+from orchestrator.campaigns.language.journey import (
     BranchStep,
     EndStep,
     Journey,
@@ -36,7 +36,7 @@ from orchestrator.campaigns.journey import (
     WaitStep,
     WaitUntilStep,
 )
-from orchestrator.campaigns.versions import PublishedVersion
+from orchestrator.campaigns.runtime.versions import PublishedVersion
 from orchestrator.domain import journey_events as je
 from orchestrator.domain.subjects import NAMESPACE, message_stream
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from orchestrator.audit.history import related_subjects, stream_events
+from orchestrator.application.stores import store_of
+from orchestrator.application.tail import finish_write
 from orchestrator.domain import events as ev
 from orchestrator.domain import subjects
 from orchestrator.errors import UsageError
 from orchestrator.store import Store
+from orchestrator.store.reader import related_subjects, stream_events
 
 
 @dataclass(frozen=True)
@@ -44,3 +47,14 @@ def forget(store: Store, contact: str, *, now: datetime, requested_by: str,
     store.ledger.keys.forget(ordered)
     store.backend.after_erasure(store.recorder)
     return Erasure(contact, ordered, destroyed, position)
+
+
+def forget_contact(app: Any, contact: str, *, requested_by: str | None = None,
+                   reference: str | None = None) -> Erasure:
+    """Use case: erase a contact's personal data, then the write tail."""
+    with store_of(app) as store:
+        erasure = forget(store, contact, now=app.now(),
+                         requested_by=requested_by or app.settings.actor,
+                         request_reference=reference)
+        finish_write(app, store)
+    return erasure

@@ -1,4 +1,4 @@
-"""From a positioned YAML tree to a :class:`~orchestrator.campaigns.journey.Journey`,
+"""From a positioned YAML tree to a :class:`~orchestrator.campaigns.language.journey.Journey`,
 checking the journey language (SPEC "Journeys: YAML") and collecting every problem.
 
 The steps are read by :mod:`.step_reader`. Judgement calls where the SPEC is silent, so
@@ -15,20 +15,20 @@ campaign managers get what they expect:
 
 from __future__ import annotations
 
-from orchestrator.campaigns.journey import (
+from orchestrator.campaigns.language.journey import (
     Goal,
     Journey,
     ScheduleTrigger,
     TouchpointTrigger,
     Trigger,
 )
-from orchestrator.campaigns.node_reader import NodeReader
-from orchestrator.campaigns.problems import Position
-from orchestrator.campaigns.schedules import ScheduleInvalid, check_timezone, cron_trigger
-from orchestrator.campaigns.step_reader import StepReader
-from orchestrator.campaigns.template_catalog import TemplateCatalog
-from orchestrator.campaigns.vocabulary import STAGE_ENTERED, STAGES, TOUCHPOINT_TYPES
-from orchestrator.campaigns.yaml_source import YamlEntry, YamlMapping, YamlNode
+from orchestrator.campaigns.language.node_reader import NodeReader
+from orchestrator.campaigns.language.problems import Position
+from orchestrator.campaigns.language.schedules import ScheduleInvalid, check_timezone, cron_trigger
+from orchestrator.campaigns.language.step_reader import StepReader
+from orchestrator.campaigns.language.vocabulary import STAGE_ENTERED, STAGES, TOUCHPOINT_TYPES
+from orchestrator.campaigns.language.yaml_source import YamlEntry, YamlMapping, YamlNode
+from orchestrator.rendering.catalog import TemplateCatalog
 
 JOURNEY_KEYS = ("journey", "description", "trigger", "reentry", "goal", "exit_on", "steps")
 TOUCHPOINT_TRIGGER_KEYS = ("on", "stage", "if")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from orchestrator.campaigns.problems import Position, Problem
+from orchestrator.campaigns.language.problems import Position, Problem
 
 MAX_SOURCE_BYTES = 1024 * 1024
 MAX_DEPTH = 50

@@ -10,9 +10,9 @@ import re
 from datetime import time
 from pathlib import Path
 
-from orchestrator.campaigns.node_reader import NodeReader
-from orchestrator.campaigns.problems import JourneyInvalid, Position
-from orchestrator.campaigns.yaml_source import YamlMapping, YamlNode, parse_yaml_source
+from orchestrator.campaigns.language.node_reader import NodeReader
+from orchestrator.campaigns.language.problems import JourneyInvalid, Position
+from orchestrator.campaigns.language.yaml_source import YamlMapping, YamlNode, parse_yaml_source
 from orchestrator.domain.policy import FrequencyCap, PolicyConfig, PolicyInputError
 from orchestrator.domain.vocabulary import CONTACT_KINDS, STANCES
 
@@ -132,5 +132,5 @@ def _cap(reader: NodeReader, node: YamlNode) -> FrequencyCap | None:
 
 
 def _problem(file: str, position: Position, message: str):
-    from orchestrator.campaigns.problems import Problem
+    from orchestrator.campaigns.language.problems import Problem
     return Problem(file, position.line, position.col, message)

@@ -1,9 +1,9 @@
 """The event store, set up in one place.
 
-``--store URL`` on every command, else ``ORCHESTRATOR_STORE``, else
-``sqlite:///orchestrator.db`` in the working directory (contract). ``sqlite:///PATH`` is the
-embedded default; ``postgresql://user[:password]@host[:port]/db[?schema=NAME]`` runs the
-same product on PostgreSQL.
+The URL comes from the composition root (``--store``, else ``ORCHESTRATOR_STORE``,
+else ``sqlite:///orchestrator.db``). ``sqlite:///PATH`` is the embedded default;
+``postgresql://user[:password]@host[:port]/db[?schema=NAME]`` runs the same product on
+PostgreSQL.
 
 Everything is the eventsourcing library underneath: its recorders (subclassed only to
 extend the tamper-evidence chain in the same transaction), its mapper (subclassed to seal
@@ -27,9 +27,6 @@ from orchestrator.errors import UsageError
 from orchestrator.persistence import postgres as pg_backend
 from orchestrator.persistence import sqlite as sqlite_backend
 from orchestrator.persistence.sealing import KeyRing, SealingMapper, new_key
-
-DEFAULT_STORE_URL = "sqlite:///orchestrator.db"
-STORE_ENV = "ORCHESTRATOR_STORE"
 
 
 @dataclass(frozen=True)
@@ -103,10 +100,6 @@ def redact(url: str) -> str:
     return url
 
 
-def resolve_store_url(given: str | None) -> str:
-    return given or os.environ.get(STORE_ENV) or DEFAULT_STORE_URL
-
-
 class Ledger(Application[UUID]):
     """The one eventsourcing application: every fact is recorded through it."""
 
@@ -150,14 +143,14 @@ class Store:
         self.ledger.keys.table = _StoreKeyTable(self)
 
     @classmethod
-    def open(cls, url: str | None = None, *, read_only: bool = False) -> Store:
-        return cls(StoreLocation.parse(resolve_store_url(url)), read_only=read_only)
+    def open(cls, url: str, *, read_only: bool = False) -> Store:
+        return cls(StoreLocation.parse(url), read_only=read_only)
 
     @property
     def engine(self) -> Any:
         """The SQLAlchemy engine for read models (same database), made on first use."""
         if self._engine is None:
-            from orchestrator.projections.view import engine_for
+            from orchestrator.store.sql import engine_for
             self._engine = engine_for(self.location)
         return self._engine
 

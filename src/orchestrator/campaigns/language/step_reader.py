@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from orchestrator.campaigns.journey import (
+from orchestrator.campaigns.language.journey import (
     BranchCase,
     BranchStep,
     EndStep,
@@ -28,11 +28,10 @@ from orchestrator.campaigns.journey import (
     WaitStep,
     WaitUntilStep,
 )
-from orchestrator.campaigns.node_reader import NodeReader
-from orchestrator.campaigns.problems import Position, Problem
-from orchestrator.campaigns.step_graph import loops_without_wait, unreachable
-from orchestrator.campaigns.template_catalog import TEMPLATE_NAME, TemplateCatalog
-from orchestrator.campaigns.vocabulary import (
+from orchestrator.campaigns.language.node_reader import NodeReader
+from orchestrator.campaigns.language.problems import Position, Problem
+from orchestrator.campaigns.language.step_graph import loops_without_wait, unreachable
+from orchestrator.campaigns.language.vocabulary import (
     AUDIENCES,
     CHANNEL_FILES,
     DEFAULT_AUDIENCE,
@@ -42,7 +41,8 @@ from orchestrator.campaigns.vocabulary import (
     TEMPLATE_FILES,
     TOUCHPOINT_TYPES,
 )
-from orchestrator.campaigns.yaml_source import YamlEntry, YamlMapping, YamlNode, YamlScalar
+from orchestrator.campaigns.language.yaml_source import YamlEntry, YamlMapping, YamlNode, YamlScalar
+from orchestrator.rendering.catalog import TEMPLATE_NAME, TemplateCatalog
 
 STEP_TYPES = ("send", "wait", "wait_until", "branch", "end")
 SEND_KEYS = ("intent", "template", "audience")

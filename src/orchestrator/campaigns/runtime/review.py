@@ -7,19 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from orchestrator.audit.history import stream_events
 from orchestrator.domain import journey_events as je
 from orchestrator.domain import subjects
 from orchestrator.errors import UsageError
 from orchestrator.store import Store
-
-
-def held_messages(store: Store) -> list[dict[str, Any]]:
-    from orchestrator.projections.contact_directory import message_rows
-    from orchestrator.projections.runner import catch_up, open_directory
-    directory = open_directory(store)
-    catch_up(store, directory)
-    return [row for row in message_rows(directory.view) if row["status"] == "held_for_review"]
+from orchestrator.store.reader import stream_events
 
 
 def act(store: Store, message: str, *, approve: bool, actor: str, note: str | None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from orchestrator.campaigns.vocabulary import CHANNEL_FILES, TEMPLATE_FILES
+from orchestrator.rendering.layout import CHANNEL_FILES, TEMPLATE_FILES
 
 # A folder name, never a path: a journey must not reach outside the templates folder.
 TEMPLATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")

@@ -8,13 +8,11 @@ transient failure records nothing, so the message is tried again on the next run
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orchestrator.audit.history import contact_state, stream_events, touchpoint_event
 from orchestrator.channels.errors import (
     ChannelConfigurationError,
     PermanentRejection,
@@ -27,25 +25,18 @@ from orchestrator.domain import subjects
 from orchestrator.domain.events import ERASED
 from orchestrator.rendering import TemplateError, TemplateRenderer
 from orchestrator.store import Store
+from orchestrator.store.reader import contact_state, stream_events, touchpoint_event
 
 APPEND_BATCH = 500
-DRY_RUN_POSTAL_ADDRESS = "The shop, 1 Example Street, London EC1A 1AA, United Kingdom"
 
 
 @dataclass(frozen=True)
 class DispatchSettings:
-    """From the environment (SPEC "Configuration of live channels")."""
+    """What every outbound message carries besides its template (from the settings)."""
 
     public_url: str
     postal_address: str
     brand_name: str
-
-    @classmethod
-    def from_environment(cls) -> DispatchSettings:
-        return cls(
-            public_url=os.environ.get("ORCHESTRATOR_PUBLIC_URL", "https://orchestrator.example"),
-            postal_address=os.environ.get("ORCHESTRATOR_POSTAL_ADDRESS", DRY_RUN_POSTAL_ADDRESS),
-            brand_name=os.environ.get("ORCHESTRATOR_BRAND_NAME", "The shop"))
 
     def unsubscribe_url(self, message: str) -> str:
         return f"{self.public_url.rstrip('/')}/unsubscribe/{message}"

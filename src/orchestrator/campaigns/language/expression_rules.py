@@ -22,7 +22,7 @@ from enum import Enum
 
 from jinja2 import nodes
 
-from orchestrator.campaigns.durations import DurationInvalid, parse_duration
+from orchestrator.campaigns.language.durations import DurationInvalid, parse_duration
 
 ROOT_NAMES = ("contact", "event", "journey")
 

@@ -3,8 +3,8 @@
 
 A file is read in three layers, each reporting every problem it finds as
 ``FILE:LINE:COL: message``: YAML syntax and refused constructs
-(:mod:`~orchestrator.campaigns.yaml_source`), the journey language
-(:mod:`~orchestrator.campaigns.journey_reader`), and, across files, journey ids.
+(:mod:`~orchestrator.campaigns.language.yaml_source`), the journey language
+(:mod:`~orchestrator.campaigns.language.journey_reader`), and, across files, journey ids.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from orchestrator.campaigns.journey import Journey
-from orchestrator.campaigns.journey_reader import JourneyReader
-from orchestrator.campaigns.problems import JourneyInvalid, Position, Problem
-from orchestrator.campaigns.template_catalog import TemplateCatalog
-from orchestrator.campaigns.yaml_source import oversized, parse_yaml_source
+from orchestrator.campaigns.language.journey import Journey
+from orchestrator.campaigns.language.journey_reader import JourneyReader
+from orchestrator.campaigns.language.problems import JourneyInvalid, Position, Problem
+from orchestrator.campaigns.language.yaml_source import oversized, parse_yaml_source
+from orchestrator.rendering.catalog import TemplateCatalog
 
 logger = logging.getLogger(__name__)
 

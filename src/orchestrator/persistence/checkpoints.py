@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -26,8 +25,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from orchestrator.errors import UsageError
 
-SIGNING_KEY_ENV = "ORCHESTRATOR_SIGNING_KEY"
-PUBLIC_KEY_ENV = "ORCHESTRATOR_CHECKPOINT_PUBLIC_KEY"
 DOMAIN = b"orchestrator-checkpoint-v1\x00"
 
 
@@ -95,34 +92,27 @@ def write_checkpoint_file(path: str, checkpoint: Checkpoint) -> None:
         handle.write("\n")
 
 
-def signing_key_from_environment() -> Ed25519PrivateKey | None:
-    text = os.environ.get(SIGNING_KEY_ENV, "").strip()
-    if not text:
-        return None
+def parse_signing_key(text: str) -> Ed25519PrivateKey:
+    """An Ed25519 private key from base64 of its 32 raw bytes, or PEM (ValueError else)."""
     try:
         if text.startswith("-----BEGIN"):
             key = serialization.load_pem_private_key(text.encode(), password=None)
         else:
-            key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(text))
+            key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(text, validate=True))
     except Exception:
-        # Never echo the value: it is a secret.
-        raise UsageError(f"{SIGNING_KEY_ENV} is not an Ed25519 private key "
-                         "(base64 of 32 raw bytes, or PEM)") from None
+        raise ValueError("not an Ed25519 private key") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise UsageError(f"{SIGNING_KEY_ENV} must be an Ed25519 key")
+        raise ValueError("not an Ed25519 private key")
     return key
 
 
-def public_key_from(text: str | None) -> bytes | None:
-    text = (text or os.environ.get(PUBLIC_KEY_ENV, "")).strip()
-    if not text:
-        return None
+def parse_public_key(text: str) -> bytes:
+    """The 32 raw bytes of an Ed25519 public key given as base64 (ValueError else)."""
     try:
         key = base64.b64decode(text, validate=True)
         Ed25519PublicKey.from_public_bytes(key)
     except Exception:
-        raise UsageError("the checkpoint public key must be base64 of 32 raw Ed25519 "
-                         "bytes") from None
+        raise ValueError("not an Ed25519 public key") from None
     return key
 
 
@@ -135,9 +125,9 @@ def new_key_pair() -> tuple[str, str]:
     return _b64(private) or "", _b64(public) or ""
 
 
-def record_checkpoint(store: Any, now: datetime) -> Checkpoint | None:
-    """Sign (when a key is configured) and store the current head of the chain."""
-    key = signing_key_from_environment()
+def record_checkpoint(store: Any, now: datetime,
+                      key: Ed25519PrivateKey | None = None) -> Checkpoint | None:
+    """Sign (when a key is given) and store the current head of the chain."""
     with store.write() as unit:
         position, link = unit.tables.chain_head()
         if position == 0:
@@ -158,10 +148,10 @@ def _unb64(value: Any) -> bytes | None:
     return None if value in (None, "") else base64.b64decode(value)
 
 
-def current_checkpoint(store: Any, now: datetime) -> Checkpoint | None:
+def current_checkpoint(store: Any, now: datetime,
+                       key: Ed25519PrivateKey | None = None) -> Checkpoint | None:
     """The head of the chain now, signed when a key is configured, without writing to the
     store (auditors read only): the latest recorded checkpoint if it is still the head."""
-    key = signing_key_from_environment()
     with store.read() as tables:
         position, link = tables.chain_head()
         recorded = [Checkpoint.from_row(row) for row in tables.checkpoints()]

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orchestrator.campaigns.template_catalog import TemplateCatalog
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
 from orchestrator.domain.contact import ContactState
@@ -29,9 +28,9 @@ from orchestrator.domain.policy import (
     decide,
 )
 from orchestrator.domain.stages import StageThresholds
+from orchestrator.domain.vocabulary import CHANNELS, MARKETING_INTENTS
+from orchestrator.rendering.catalog import TemplateCatalog
 
-MARKETING_INTENTS = frozenset({"reach", "activation", "showcase", "relationship"})
-DRY_RUN_CHANNELS = frozenset({"email", "sms", "mail", "social"})
 FEEDBACK_SUPPRESSION = {ev.MessageBounced: "hard_bounce", ev.MessageComplained: "complaint",
                         ev.MessageUnsubscribed: "unsubscribed"}
 
@@ -87,7 +86,7 @@ class PolicyDesk:
 
     def __init__(self, templates: TemplateCatalog, thresholds: StageThresholds,
                  config: PolicyConfig | None = None,
-                 live: frozenset[str] = DRY_RUN_CHANNELS):
+                 live: frozenset[str] = CHANNELS):
         self.templates = templates
         self.thresholds = thresholds
         self.config = config or PolicyConfig()

@@ -1,0 +1,1 @@
+"""The application layer: one function per use case, sharing one write tail."""

@@ -1,0 +1,92 @@
+"""Read use cases: messages and contacts from the read models, and the auditors' views
+(a contact as of a moment, why a message, the export, verification, checkpoints).
+
+Audit views open the store read-only and wire no channel at all."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import IO, Any
+
+from orchestrator.application.stores import store_of
+from orchestrator.audit.export import Bundle, ExportFilter, export_events, write_bundle
+from orchestrator.audit.history import contact_journeys, contact_view
+from orchestrator.audit.summary import population_summary
+from orchestrator.audit.verify import Verification, verify
+from orchestrator.audit.why import why
+from orchestrator.errors import UsageError
+from orchestrator.persistence.checkpoints import (
+    Checkpoint,
+    current_checkpoint,
+    read_checkpoint_file,
+)
+from orchestrator.projections.contact_directory import directory_rows, message_rows
+from orchestrator.projections.runner import catch_up, open_directory, rebuild
+from orchestrator.store.reader import contact_state
+
+
+def messages(app: Any, contact: str | None = None) -> list[dict[str, Any]]:
+    with store_of(app) as store:
+        directory = open_directory(store)
+        catch_up(store, directory)
+        return message_rows(directory.view, contact)
+
+
+def contacts(app: Any, *, as_of: datetime | None = None, stage: str | None = None
+             ) -> tuple[datetime, list[dict[str, Any]]]:
+    now = as_of or app.now()
+    with store_of(app) as store:
+        directory = open_directory(store)
+        catch_up(store, directory)
+        return now, directory_rows(directory.view, now, app.settings.thresholds, stage)
+
+
+def rebuild_read_models(app: Any) -> int:
+    with store_of(app) as store:
+        rebuild(store)
+        return store.max_position()
+
+
+def contact_as_of(app: Any, contact: str, as_of: datetime | None = None) -> dict[str, Any]:
+    moment = as_of or app.now()
+    with store_of(app, read_only=True) as store:
+        state = contact_state(store, contact, moment)
+        if state is None:
+            raise UsageError(f"no history for contact {contact!r}")
+        journeys = contact_journeys(store, contact, moment)
+    return contact_view(state, moment, app.settings.thresholds, journeys)
+
+
+def why_message(app: Any, message: str) -> dict[str, Any]:
+    with store_of(app, read_only=True) as store:
+        return why(store, message, app.settings.thresholds)
+
+
+def summary(app: Any, as_of: datetime | None = None) -> dict[str, Any]:
+    with store_of(app, read_only=True) as store:
+        return population_summary(store, as_of or app.now(), app.settings.thresholds)
+
+
+def export(app: Any, selection: ExportFilter, out: IO[str]) -> int:
+    with store_of(app, read_only=True) as store:
+        return export_events(store, selection, out)
+
+
+def export_bundle(app: Any, folder: str, selection: ExportFilter) -> Bundle:
+    with store_of(app, read_only=True) as store:
+        return write_bundle(store, folder, selection, now=app.now(),
+                            key=app.settings.signing_key)
+
+
+def verify_chain(app: Any, checkpoint_files: list[str]) -> Verification:
+    checkpoints = [read_checkpoint_file(path) for path in checkpoint_files]
+    with store_of(app, read_only=True) as store:
+        return verify(store, checkpoints, app.settings.checkpoint_public_key)
+
+
+def head_checkpoint(app: Any) -> Checkpoint:
+    with store_of(app, read_only=True) as store:
+        checkpoint = current_checkpoint(store, app.now(), app.settings.signing_key)
+    if checkpoint is None:
+        raise UsageError("the store is empty: nothing to checkpoint")
+    return checkpoint

@@ -1,0 +1,28 @@
+"""Use cases of the review queue: list the held messages, approve or dismiss one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.application.stores import store_of
+from orchestrator.application.tail import finish_write
+from orchestrator.campaigns.runtime import review
+from orchestrator.projections.contact_directory import message_rows
+from orchestrator.projections.runner import catch_up, open_directory
+
+
+def held_for_review(app: Any) -> list[dict[str, Any]]:
+    with store_of(app) as store:
+        directory = open_directory(store)
+        catch_up(store, directory)
+        rows = message_rows(directory.view)
+    return [row for row in rows if row["status"] == "held_for_review"]
+
+
+def decide_review(app: Any, message: str, *, approve: bool, actor: str | None = None,
+                  note: str | None = None) -> str:
+    with store_of(app) as store:
+        status = review.act(store, message, approve=approve, actor=actor or app.settings.actor,
+                            note=note, now=app.now())
+        finish_write(app, store)
+    return status

@@ -1,0 +1,75 @@
+"""Use case: advance journeys to a moment (decide, send, record), on a simulated clock
+with ``--until`` or as the live service driven by APScheduler."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from orchestrator.application.dispatch import (
+    DispatchReport,
+    DispatchSettings,
+    SimulatedClock,
+    dispatch,
+)
+from orchestrator.application.stores import store_of
+from orchestrator.application.tail import finish_write
+from orchestrator.campaigns.runtime.runner import RunReport, run_until
+from orchestrator.rendering import TemplateRenderer
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    report: RunReport
+    sent: DispatchReport
+
+
+def dispatch_settings(app: Any) -> DispatchSettings:
+    settings = app.settings
+    return DispatchSettings(public_url=settings.public_url,
+                            postal_address=settings.postal_address,
+                            brand_name=settings.brand_name)
+
+
+def send_chosen(app: Any, store: Any, messages: list[str]) -> DispatchReport:
+    """Hand what the policy chose to the channels, stamped with the decision's moment."""
+    stamp = SimulatedClock()
+    channels = app.channel_adapters(stamp)
+    return dispatch(store, messages, channels, TemplateRenderer(app.settings.templates_dir),
+                    dispatch_settings(app), clock=stamp, recorded_at=app.now())
+
+
+def advance(app: Any, until: datetime, *, store: Any = None) -> RunOutcome:
+    """Bring journeys up to ``until``: decide, send, then the write tail."""
+    with contextlib.ExitStack() as stack:
+        if store is None:
+            store = stack.enter_context(store_of(app))
+        settings = app.settings
+        report = run_until(store, until, recorded_at=app.now(), thresholds=settings.thresholds,
+                           templates_dir=settings.templates_dir, policy=settings.policy,
+                           channels=settings.channels_in_force)
+        sent = send_chosen(app, store, report.unsent)
+        finish_write(app, store)
+    return RunOutcome(report, sent)
+
+
+def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], None]) -> None:
+    """The live service: APScheduler advances the same engine to the wall clock every
+    ``every_seconds``. Each tick is the simulated run up to now, so a restarted service
+    neither loses nor repeats a send. Returns when stopped (SIGTERM or Ctrl-C)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+    scheduler = BlockingScheduler(timezone="UTC")
+
+    def tick() -> None:
+        on_tick(advance(app, app.now()))
+
+    scheduler.add_job(tick, IntervalTrigger(seconds=every_seconds), next_run_time=app.now(),
+                      max_instances=1, coalesce=True, id="advance")
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        scheduler.start()

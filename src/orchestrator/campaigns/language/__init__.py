@@ -1,0 +1,1 @@
+"""How a journey is read: YAML with source positions, steps, expressions, validation."""

@@ -1,0 +1,1 @@
+"""How a journey runs: versions, the engine on a clock, policy decisions, review."""

@@ -1,0 +1,102 @@
+"""Reading the store back: the notification log in order, one stream, one touchpoint by
+the producer's id, and one contact's facts (its own stream plus its phones and handles).
+
+These functions only read. The send path and the audit views both use them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from orchestrator.domain import events as ev
+from orchestrator.domain import subjects
+from orchestrator.domain.contact import ContactState, fold
+from orchestrator.domain.events import ERASED
+from orchestrator.store import Store
+
+PAGE = 2000
+
+
+@dataclass(frozen=True)
+class Recorded:
+    position: int
+    event: Any
+
+
+def read_log(store: Store, *, after: int = 0, upto: int | None = None,
+             only: tuple[type, ...] = ()) -> Iterator[Recorded]:
+    """Every recorded event in notification (recording) order, personal fields unsealed
+    where the subject's key still exists; ``only`` these event classes when given (the
+    database filters them)."""
+    recorder = store.recorder
+    mapper = store.ledger.mapper
+    topics = [get_topic(cls) for cls in only]
+    while True:
+        page = recorder.select_notifications(after + 1, PAGE, stop=upto, topics=topics)
+        if not page:
+            return
+        _prefetch_keys(store, {n.originator_id for n in page})
+        for notification in page:
+            yield Recorded(notification.id, mapper.to_domain_event(notification))
+        after = page[-1].id
+
+
+def _prefetch_keys(store: Store, streams: set[Any]) -> None:
+    ids = [s if isinstance(s, UUID) else UUID(str(s)) for s in streams]
+    with store.read() as tables:
+        found = tables.load_keys(ids)
+    store.ledger.keys.remember({subject: found.get(subject) for subject in ids})
+
+
+def touchpoint_event(store: Store, touchpoint_id: str) -> Recorded | None:
+    """The recorded touchpoint with the producer's id ``touchpoint_id``, if any."""
+    with store.read() as tables:
+        position = tables.touchpoint_positions([touchpoint_id]).get(touchpoint_id)
+    if position is None:
+        return None
+    [notification] = store.recorder.select_notifications(position, 1)
+    return Recorded(position, store.ledger.mapper.to_domain_event(notification))
+
+
+def stream_events(store: Store, stream: UUID) -> list[Any]:
+    return list(store.ledger.events.get(stream))
+
+
+def contact_facts(store: Store, contact: str) -> list[Any]:
+    """The facts about one contact: its own stream, plus the streams of every phone
+    number it has had (inbound SMS, STOP) and every handle tied to it."""
+    own = stream_events(store, subjects.contact_stream(contact))
+    facts = list(own)
+    for stream in sorted(related_subjects(own)):
+        facts.extend(stream_events(store, stream))
+    return facts
+
+
+def related_subjects(own_facts: list[Any]) -> set[UUID]:
+    """Phone and handle streams named by a contact's own facts (readable ones only:
+    once erased, the link from the contact to them is gone too)."""
+    related: set[UUID] = set()
+    for fact in own_facts:
+        if isinstance(fact, ev.ContactDetailsRecorded) and fact.phone not in (None, ERASED):
+            related.add(subjects.phone_stream(fact.phone))
+        if isinstance(fact, ev.IdentityLinked) and fact.handle not in (None, ERASED):
+            related.add(subjects.handle_stream(fact.network, fact.handle))
+    return related
+
+
+def contact_subjects(store: Store, contact: str) -> set[UUID]:
+    own_stream = subjects.contact_stream(contact)
+    return {own_stream, *related_subjects(stream_events(store, own_stream))}
+
+
+def contact_state(store: Store, contact: str, as_of: datetime | None) -> ContactState | None:
+    facts = contact_facts(store, contact)
+    if not facts:
+        return None
+    return fold(contact, facts, as_of)
