@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test test-shifted bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,18 @@ demo: $(STAMP)
 	rm -f demo.db demo.db-wal demo.db-shm
 	$(BIN)/orchestrator --store sqlite:///demo.db demo
 
+# The whole suite, then again with the wall clock moved one and ten years on (every Python
+# process of the run, subprocesses included): no test may depend on today's date.
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-shifted
+
+test-shifted: $(STAMP)
+	@for days in 365 3650; do \
+	  echo "== the suite again, the clock shifted by $$days days =="; \
+	  PYTHONPATH=tests/clock_shift TEST_CLOCK_SHIFT_DAYS=$$days $(BIN)/python -m pytest \
+	    -p no:cacheprovider -W ignore::pytest.PytestAssertRewriteWarning || exit 1; \
+	done
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -18,6 +18,11 @@ from pathlib import Path
 
 import pytest
 
+def pytest_report_header() -> str | None:
+    days = os.environ.get("TEST_CLOCK_SHIFT_DAYS")
+    return f"wall clock shifted by {days} days (tests/clock_shift)" if days else None
+
+
 POSTGRES_BASE = os.environ.get("ORCHESTRATOR_TEST_POSTGRES",
                                "postgresql://postgres@127.0.0.1:5432/test")
 
