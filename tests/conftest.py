@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+
 def pytest_report_header() -> str | None:
     days = os.environ.get("TEST_CLOCK_SHIFT_DAYS")
     return f"wall clock shifted by {days} days (tests/clock_shift)" if days else None

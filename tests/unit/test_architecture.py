@@ -92,11 +92,11 @@ def test_only_the_composition_root_reads_the_environment():
     readers = []
     for name, tree in _modules().items():
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv")
-                    and isinstance(node.value, ast.Name) and node.value.id == "os"):
-                readers.append(name)
-            elif isinstance(node, ast.ImportFrom) and node.module == "os" and any(
-                    alias.name in ("environ", "getenv") for alias in node.names):
+            attribute = (isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv")
+                         and isinstance(node.value, ast.Name) and node.value.id == "os")
+            imported = (isinstance(node, ast.ImportFrom) and node.module == "os" and any(
+                alias.name in ("environ", "getenv") for alias in node.names))
+            if attribute or imported:
                 readers.append(name)
     assert sorted(set(readers)) == ["orchestrator.bootstrap", "orchestrator.cli"]
 
