@@ -23,6 +23,7 @@ from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
 from orchestrator.domain import subjects
 from orchestrator.domain.events import ERASED
+from orchestrator.domain.new_fact import NewFact
 from orchestrator.rendering import TemplateError, TemplateRenderer
 from orchestrator.store import Store
 from orchestrator.store.reader import contact_state, stream_events, touchpoint_event
@@ -63,8 +64,7 @@ class SimulatedClock:
 
 def dispatch(store: Store, messages: Iterable[str], channels: Mapping[str, Any],
              renderer: TemplateRenderer, settings: DispatchSettings,
-             clock: SimulatedClock | None = None,
-             recorded_at: datetime | None = None) -> DispatchReport:
+             *, recorded_at: datetime, clock: SimulatedClock | None = None) -> DispatchReport:
     report = DispatchReport()
     outcomes: list[Any] = []
     queue = []
@@ -80,7 +80,6 @@ def dispatch(store: Store, messages: Iterable[str], channels: Mapping[str, Any],
         scheduled = next(e for e in events if isinstance(e, je.MessageScheduled))
         if clock is not None:
             clock.now = moment
-        version = events[-1].originator_version
         try:
             outbound = _outbound(store, scheduled, chosen.channel, renderer, settings)
             result = channels[chosen.channel].send(outbound)
@@ -90,29 +89,27 @@ def dispatch(store: Store, messages: Iterable[str], channels: Mapping[str, Any],
         except ChannelConfigurationError:
             raise
         except (PermanentRejection, TemplateError) as error:
-            outcomes.append(je.MessageFailed(
-                originator_id=stream, originator_version=version + 1,
-                timestamp=recorded_at or moment, message=message, channel=chosen.channel,
-                reason=f"{type(error).__name__}: {error}", at=moment.isoformat()))
+            outcomes.append(NewFact(stream, je.MessageFailed, {
+                "message": message, "channel": chosen.channel,
+                "reason": f"{type(error).__name__}: {error}", "at": moment.isoformat()}))
             report.failed += 1
             continue
-        outcomes.append(je.MessageSent(
-            originator_id=stream, originator_version=version + 1,
-            timestamp=recorded_at or moment, message=message, channel=chosen.channel,
-            provider_id=result.provider_id, at=moment.isoformat()))
+        outcomes.append(NewFact(stream, je.MessageSent, {
+            "message": message, "channel": chosen.channel, "provider_id": result.provider_id,
+            "at": moment.isoformat()}))
         report.sent += 1
         report.by_channel[chosen.channel] = report.by_channel.get(chosen.channel, 0) + 1
         if len(outcomes) >= APPEND_BATCH:
-            _record(store, outcomes)
+            _record(store, outcomes, recorded_at)
             outcomes = []
-    _record(store, outcomes)
+    _record(store, outcomes, recorded_at)
     return report
 
 
-def _record(store: Store, outcomes: list[Any]) -> None:
+def _record(store: Store, outcomes: list[NewFact], recorded_at: datetime) -> None:
     if outcomes:
         with store.write() as unit:
-            unit.append(outcomes)
+            unit.append_facts(outcomes, recorded_at=recorded_at)
 
 
 def _outbound(store: Store, scheduled: je.MessageScheduled, channel: str,

@@ -17,6 +17,7 @@ from orchestrator.application.stores import store_of
 from orchestrator.application.tail import finish_write
 from orchestrator.domain import events as ev
 from orchestrator.domain import subjects
+from orchestrator.domain.new_fact import NewFact
 from orchestrator.errors import UsageError
 from orchestrator.store import Store
 from orchestrator.store.reader import related_subjects, stream_events
@@ -38,12 +39,11 @@ def forget(store: Store, contact: str, *, now: datetime, requested_by: str,
         raise UsageError(f"no history for contact {contact!r}")
     ordered = sorted({stream, *related_subjects(own)})
     with store.write() as unit:
-        version = unit.tables.stream_versions([stream]).get(stream, 0) + 1
         destroyed = unit.tables.delete_keys(ordered)
-        [position] = unit.append([ev.ContactErased(
-            originator_id=stream, originator_version=version, timestamp=now,
-            contact=contact, erased_at=now.isoformat(), requested_by=requested_by,
-            request_reference=request_reference, subjects=[s.hex for s in ordered])])
+        [position] = unit.append_facts([NewFact(stream, ev.ContactErased, {
+            "contact": contact, "erased_at": now.isoformat(), "requested_by": requested_by,
+            "request_reference": request_reference, "subjects": [s.hex for s in ordered]})],
+            recorded_at=now)
     store.ledger.keys.forget(ordered)
     store.backend.after_erasure(store.recorder)
     return Erasure(contact, ordered, destroyed, position)

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
-from uuid import UUID
 
+from orchestrator.domain.new_fact import NewFact
 from orchestrator.errors import InvalidInput
 from orchestrator.ingest.touchpoints import Problem, ValidTouchpoint, validate
 from orchestrator.store import Store, WriteUnit
@@ -184,22 +184,15 @@ class _BatchRecorder:
     def record(self, lines: list[_Line]) -> None:
         if not lines:
             return
-        streams = list({line.touchpoint.stream for line in lines})
-        versions: dict[UUID, int] = self.unit.tables.stream_versions(streams)
-        events = []
-        for line in lines:
-            touchpoint = line.touchpoint
-            version = versions.get(touchpoint.stream, 0) + 1
-            versions[touchpoint.stream] = version
-            events.append(touchpoint.event_class(
-                originator_id=touchpoint.stream, originator_version=version,
-                timestamp=self.recorded_at, touchpoint_id=touchpoint.id,
-                at=touchpoint.at.isoformat(), **touchpoint.fields))
-        positions = self.unit.append(events)
+        positions = self.unit.append_facts(
+            (NewFact(line.touchpoint.stream, line.touchpoint.event_class,
+                     {"touchpoint_id": line.touchpoint.id, "at": line.touchpoint.at.isoformat(),
+                      **line.touchpoint.fields}) for line in lines),
+            recorded_at=self.recorded_at)
         self.unit.tables.record_touchpoints(
             (line.touchpoint.id, line.touchpoint.digest, position)
             for line, position in zip(lines, positions, strict=True))
-        self.report.recorded += len(events)
+        self.report.recorded += len(positions)
 
 
 class _RejectedLines:

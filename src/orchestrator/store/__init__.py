@@ -13,9 +13,10 @@ personal fields per subject) and its notification log.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
@@ -23,10 +24,14 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Mapper
 
+from orchestrator.domain.new_fact import NewFact
 from orchestrator.errors import UsageError
 from orchestrator.persistence import postgres as pg_backend
 from orchestrator.persistence import sqlite as sqlite_backend
 from orchestrator.persistence.sealing import KeyRing, SealingMapper, new_key
+
+APPEND_BATCH = 2000
+VERSION_LOOKUP_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,30 @@ class WriteUnit:
             # reads them back through the same transaction, so memory stays flat.
             self.store.ledger.keys.drop_staged()
         return self.store.backend.insert_events(self.store.recorder, self.cursor, stored)
+
+    def append_facts(self, facts: Iterable[NewFact], *, recorded_at: datetime) -> list[int]:
+        """Append facts, numbering each stream's from its highest recorded version. The
+        versions are read inside this transaction, under the writer lock, so they stay
+        true until commit; this is the one place stream versions are assigned."""
+        facts = list(facts)
+        streams = list({fact.stream for fact in facts})
+        versions: dict[UUID, int] = {}
+        for start in range(0, len(streams), VERSION_LOOKUP_BATCH):
+            versions.update(self.tables.stream_versions(streams[start:start
+                                                                + VERSION_LOOKUP_BATCH]))
+        positions: list[int] = []
+        batch: list[Any] = []
+        for fact in facts:
+            version = versions.get(fact.stream, 0) + 1
+            versions[fact.stream] = version
+            batch.append(fact.event_class(originator_id=fact.stream, originator_version=version,
+                                          timestamp=recorded_at, **fact.fields))
+            if len(batch) >= APPEND_BATCH:
+                positions.extend(self.append(batch))
+                batch = []
+        if batch:
+            positions.extend(self.append(batch))
+        return positions
 
     def _stage_keys(self, events: Sequence[Any]) -> None:
         subjects = {

@@ -38,6 +38,7 @@ from orchestrator.campaigns.language.journey import (
 )
 from orchestrator.campaigns.runtime.versions import PublishedVersion
 from orchestrator.domain import journey_events as je
+from orchestrator.domain.new_fact import NewFact
 from orchestrator.domain.subjects import NAMESPACE, message_stream
 
 MAX_STEPS_WITHOUT_WAIT = 1000
@@ -58,13 +59,7 @@ class Enrolment:
     ended: bool = False
 
 
-@dataclass(frozen=True)
-class Emitted:
-    """A fact to record on ``stream`` (the caller numbers versions per stream)."""
-
-    stream: UUID
-    event_class: type
-    fields: dict[str, Any]
+Emitted = NewFact  # what the engine emits: facts the store numbers when it records them
 
 
 ContextFor = Callable[[str | None, datetime], Any]  # contact key, moment -> contact view

@@ -9,6 +9,7 @@ from typing import Any
 
 from orchestrator.domain import journey_events as je
 from orchestrator.domain import subjects
+from orchestrator.domain.new_fact import NewFact
 from orchestrator.errors import UsageError
 from orchestrator.store import Store
 from orchestrator.store.reader import stream_events
@@ -42,11 +43,6 @@ def act(store: Store, message: str, *, approve: bool, actor: str, note: str | No
             "reason": f"Held by {held.rule}; dismissed by {actor}" + (f": {note}" if note else ""),
             "facts": {"held_rule": held.rule, "reviewer": actor}, "not_before": None, "at": at})
     with store.write() as unit:
-        version = unit.tables.stream_versions([stream]).get(stream, 0)
-        unit.append([
-            outcome[0](originator_id=stream, originator_version=version + 1, timestamp=now,
-                       **outcome[1]),
-            decision[0](originator_id=stream, originator_version=version + 2, timestamp=now,
-                        **decision[1]),
-        ])
+        unit.append_facts([NewFact(stream, *outcome), NewFact(stream, *decision)],
+                          recorded_at=now)
     return decision[1]["status"]

@@ -42,7 +42,6 @@ from orchestrator.store.reader import read_log
 
 ENGINE_STREAM = uuid5(subjects.NAMESPACE, "engine:clock")
 TOUCHPOINT_TYPE = {spec.event_class: name for name, spec in TYPES.items()}
-APPEND_BATCH = 2000
 INTERNAL_FIELDS = ("originator_id", "originator_version", "timestamp")
 
 
@@ -328,22 +327,8 @@ def _progress(store: Store) -> tuple[datetime | None, int]:
 
 def _record(store: Store, emitted: list[Any], until: datetime, high_water: int,
             recorded_at: datetime) -> int:
+    clock = Emitted(ENGINE_STREAM, je.EngineAdvanced,
+                    {"clock": until.isoformat(), "high_water": high_water})
     with store.write() as unit:
-        versions: dict[UUID, int] = {}
-        streams = list({e.stream for e in emitted} | {ENGINE_STREAM})
-        for start in range(0, len(streams), 500):
-            versions.update(unit.tables.stream_versions(streams[start:start + 500]))
-        batch = []
-        for item in emitted:
-            version = versions.get(item.stream, 0) + 1
-            versions[item.stream] = version
-            batch.append(item.event_class(originator_id=item.stream, originator_version=version,
-                                          timestamp=recorded_at, **item.fields))
-            if len(batch) >= APPEND_BATCH:
-                unit.append(batch)
-                batch = []
-        batch.append(je.EngineAdvanced(
-            originator_id=ENGINE_STREAM, originator_version=versions.get(ENGINE_STREAM, 0) + 1,
-            timestamp=recorded_at, clock=until.isoformat(), high_water=high_water))
-        unit.append(batch)
+        unit.append_facts([*emitted, clock], recorded_at=recorded_at)
     return len(emitted)

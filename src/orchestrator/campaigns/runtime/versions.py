@@ -15,6 +15,7 @@ from orchestrator.campaigns.language.journey import Journey
 from orchestrator.campaigns.language.problems import JourneyInvalid
 from orchestrator.campaigns.language.validation import parse_journey, validate_files
 from orchestrator.domain.journey_events import JourneyPublished
+from orchestrator.domain.new_fact import NewFact
 from orchestrator.domain.subjects import NAMESPACE
 from orchestrator.rendering.catalog import TemplateCatalog
 from orchestrator.rendering.layout import TEMPLATE_FILES
@@ -79,16 +80,17 @@ def publish(store: Store, paths: Iterable[str], templates_dir: str, *, author: s
                 outcomes.append(PublishOutcome(journey.id, current.version, current.digest,
                                                new=False))
                 continue
+            # A journey's stream holds only its versions: the stream version is the
+            # journey version.
             stream = journey_stream(journey.id)
-            version = unit.tables.stream_versions([stream]).get(stream, 0) + 1
-            events.append(JourneyPublished(
-                originator_id=stream, originator_version=version, timestamp=now,
-                journey=journey.id, version=version, digest=journey.source_digest,
-                author=author, published_at=now.isoformat(), source_path=journey.source_path,
-                source=sources[journey.id]))
+            version = (current.version if current else 0) + 1
+            events.append(NewFact(stream, JourneyPublished, {
+                "journey": journey.id, "version": version, "digest": journey.source_digest,
+                "author": author, "published_at": now.isoformat(),
+                "source_path": journey.source_path, "source": sources[journey.id]}))
             outcomes.append(PublishOutcome(journey.id, version, journey.source_digest, new=True))
         if events:
-            unit.append(events)
+            unit.append_facts(events, recorded_at=now)
     return outcomes
 
 
