@@ -50,7 +50,7 @@ def rebuild_read_models(app: Any) -> int:
 def contact_as_of(app: Any, contact: str, as_of: datetime | None = None) -> dict[str, Any]:
     moment = as_of or app.now()
     with store_of(app, read_only=True) as store:
-        state = contact_state(store, contact, moment)
+        state = contact_state(store, contact, moment, with_feedback=True)
         if state is None:
             raise UsageError(f"no history for contact {contact!r}")
         journeys = contact_journeys(store, contact, moment)

@@ -90,7 +90,7 @@ def _contact_then(store: Store, contact: str | None, moment: datetime,
                   thresholds: StageThresholds) -> dict[str, Any] | None:
     if contact is None:
         return None
-    state = contact_state(store, contact, moment)
+    state = contact_state(store, contact, moment, with_feedback=True)
     if state is None:
         return None
     return {

@@ -15,7 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from orchestrator.domain import events as ev
+from orchestrator.domain import suppressions
 from orchestrator.domain.stages import StageThresholds, relationship_stage
+from orchestrator.domain.vocabulary import PRIVATE_CHANNELS
 
 
 @dataclass(frozen=True)
@@ -110,14 +112,21 @@ def apply(state: ContactState, fact: Any) -> None:
                                 fact.currency))
     elif isinstance(fact, ev.InboundSmsReceived):
         if fact.keyword == "opt_out":
-            state.suppressions["sms"] = Suppression("sms", "sms_stop", fact.at, fact.touchpoint_id)
-        elif fact.keyword == "opt_in":
-            state.suppressions.pop("sms", None)
+            state.suppressions["sms"] = Suppression("sms", suppressions.SMS_STOP, fact.at,
+                                                    fact.touchpoint_id)
+        elif fact.keyword == "opt_in" and state.suppressions.get("sms") and (
+                state.suppressions["sms"].reason == suppressions.SMS_STOP):
+            state.suppressions.pop("sms")
+    elif isinstance(fact, suppressions.ChannelFeedback):
+        reason = suppressions.feedback_suppression(fact.feedback)
+        if reason is not None and fact.channel in PRIVATE_CHANNELS:
+            state.suppressions[fact.channel] = Suppression(fact.channel, reason, fact.at,
+                                                           fact.feedback.touchpoint_id)
     elif isinstance(fact, ev.ContactErased):
         state.erased = True
-        for channel in ("email", "sms", "mail"):
-            state.suppressions[channel] = Suppression(channel, "erased", fact.erased_at,
-                                                      "forget")
+        for channel in PRIVATE_CHANNELS:
+            state.suppressions[channel] = Suppression(channel, suppressions.ERASED,
+                                                      fact.erased_at, "forget")
 
 
 def business_time(fact: Any) -> datetime | None:

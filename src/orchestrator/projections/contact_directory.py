@@ -22,10 +22,10 @@ from sqlalchemy import and_, delete, func, select
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
 from orchestrator.domain import message_lifecycle as lifecycle
-from orchestrator.domain import subjects
+from orchestrator.domain import subjects, suppressions
 from orchestrator.domain.events import ERASED
 from orchestrator.domain.stages import StageThresholds, relationship_stage
-from orchestrator.domain.vocabulary import PUBLIC_INTENTS
+from orchestrator.domain.vocabulary import PRIVATE_CHANNELS, PUBLIC_INTENTS
 from orchestrator.projections import tables as t
 from orchestrator.projections.view import SQLAlchemyView, upsert
 
@@ -35,7 +35,9 @@ def utc_text(at: str) -> str:
 
 
 class ContactDirectory(Projection[SQLAlchemyView]):
-    name = "contact_directory"
+    family = "contact_directory"
+    # Bump the version when the rows kept change: views of another version are rebuilt.
+    name = f"{family}@2"
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process_page([domain_event], tracking)
@@ -67,10 +69,13 @@ class _Page:
                                             | ev.MessageFeedbackRecorded)
                               and e.message})
         messages = self._load(t.messages, t.messages.c.message, message_ids, key="message")
+        stopped: list[dict[str, Any]] = []
         for event in self.events:
             if isinstance(event, je.MessageScheduled | je.MessageSent | je.MessageDecided
                           | je.MessageFailed | ev.MessageFeedbackRecorded):
                 _message(messages, event)
+                if isinstance(event, ev.MessageFeedbackRecorded):
+                    stopped.extend(_suppression(messages.get(event.message or ""), event))
                 continue
             if isinstance(event, ev.InboundSmsReceived):
                 self._opt_out(opt_outs, event)
@@ -114,6 +119,7 @@ class _Page:
         upsert(self.conn, t.consents, list(consents.values()), ["contact", "channel", "purpose"])
         upsert(self.conn, t.sms_opt_outs, list(opt_outs.values()), ["phone_stream"])
         upsert(self.conn, t.messages, list(messages.values()), ["message"])
+        upsert(self.conn, t.channel_suppressions, _latest(stopped), ["contact", "channel"])
         upsert(self.conn, t.purchases, purchases, ["touchpoint"], update=False)
         upsert(self.conn, t.contact_phones, new_phones, ["contact", "phone_stream"],
                update=False)
@@ -172,6 +178,23 @@ def _message(messages: dict[str, dict[str, Any]], event: Any) -> None:
                provider_id=standing.provider_id)
 
 
+def _suppression(row: dict[str, Any] | None, event: Any) -> list[dict[str, Any]]:
+    """The channel a piece of feedback stops for the message's contact, if it does."""
+    reason = suppressions.feedback_suppression(event)
+    if row is None or reason is None or not row["contact"] or row["channel"] not in (
+            PRIVATE_CHANNELS):
+        return []
+    return [{"contact": row["contact"], "channel": row["channel"], "reason": reason,
+             "at_utc": utc_text(event.at), "touchpoint": event.touchpoint_id}]
+
+
+def _latest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    kept: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        kept[(row["contact"], row["channel"])] = row
+    return list(kept.values())
+
+
 def _contact_of(event: Any) -> str | None:
     """The contact a fact about a contact's own stream names (not engine facts)."""
     if isinstance(event, ev.TouchpointRecorded | ev.ContactErased):
@@ -197,10 +220,17 @@ def directory_rows(view: SQLAlchemyView, now: datetime, thresholds: StageThresho
                     t.consents.c.granted.is_(True), t.consents.c.purpose == "marketing",
                     t.consents.c.at_utc <= now_text))):
             granted.setdefault(contact, []).append(channel)
-        stopped = {contact for (contact,) in conn.execute(
-            select(t.contact_phones.c.contact).join(
-                t.sms_opt_outs, t.sms_opt_outs.c.phone_stream == t.contact_phones.c.phone_stream)
-            .where(t.sms_opt_outs.c.opted_out.is_(True)))}
+        stopped: dict[str, set[str]] = {}
+        for (contact,) in conn.execute(
+                select(t.contact_phones.c.contact).join(
+                    t.sms_opt_outs,
+                    t.sms_opt_outs.c.phone_stream == t.contact_phones.c.phone_stream)
+                .where(t.sms_opt_outs.c.opted_out.is_(True))):
+            stopped.setdefault(contact, set()).add("sms")
+        for contact, channel in conn.execute(
+                select(t.channel_suppressions.c.contact, t.channel_suppressions.c.channel)
+                .where(t.channel_suppressions.c.at_utc <= now_text)):
+            stopped.setdefault(contact, set()).add(channel)
         rows = []
         for row in conn.execute(select(t.contacts).order_by(t.contacts.c.contact)):
             record = dict(row._mapping)
@@ -211,9 +241,9 @@ def directory_rows(view: SQLAlchemyView, now: datetime, thresholds: StageThresho
                 continue
             record["purchases_in_window"] = purchases
             record["marketing_consents"] = sorted(granted.get(record["contact"], []))
-            suppressed = ["email", "mail", "sms"] if record["erased"] else (
-                ["sms"] if record["contact"] in stopped else [])
-            record["suppressed_channels"] = suppressed
+            record["suppressed_channels"] = (
+                sorted(PRIVATE_CHANNELS) if record["erased"]
+                else sorted(stopped.get(record["contact"], ())))
             rows.append(record)
     return rows
 

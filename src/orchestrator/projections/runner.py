@@ -19,8 +19,13 @@ PAGE = 2000
 
 
 def open_directory(store: Store) -> ContactDirectory:
+    """The directory's view, rebuilt from scratch when it was made by another version of
+    the projection (its rows would be missing what this version keeps)."""
     view = SQLAlchemyView(store.engine, ContactDirectory.name)
     view.create_tables()
+    if view.stale_versions(ContactDirectory.family):
+        view.drop_tables(ContactDirectory.family)
+        view.create_tables()
     return ContactDirectory(view)
 
 
@@ -49,7 +54,7 @@ def catch_up(store: Store, projection: ContactDirectory,
 
 def rebuild(store: Store) -> ContactDirectory:
     view = SQLAlchemyView(store.engine, ContactDirectory.name)
-    view.drop_tables()
+    view.drop_tables(ContactDirectory.family)
     projection = open_directory(store)
     catch_up(store, projection)
     return projection

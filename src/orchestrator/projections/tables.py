@@ -91,4 +91,16 @@ messages = Table(
     Column("at_utc", String, nullable=False),
 )
 
-VIEW_TABLES = (contacts, purchases, consents, contact_phones, sms_opt_outs, messages)
+# Channels stopped for a contact by feedback on its messages (hard bounce, complaint,
+# unsubscribe: domain/suppressions.py). SMS STOP is kept per phone in rm_sms_opt_outs.
+channel_suppressions = Table(
+    "rm_channel_suppressions", metadata,
+    Column("contact", String, primary_key=True),
+    Column("channel", String, primary_key=True),
+    Column("reason", String, nullable=False),
+    Column("at_utc", String, nullable=False),
+    Column("touchpoint", String, nullable=False),
+)
+
+VIEW_TABLES = (contacts, purchases, consents, contact_phones, sms_opt_outs, messages,
+               channel_suppressions)

@@ -26,11 +26,21 @@ class SQLAlchemyView(TrackingRecorder):
     def create_tables(self) -> None:
         t.metadata.create_all(self.engine)
 
-    def drop_tables(self) -> None:
+    def drop_tables(self, family: str | None = None) -> None:
+        """Drop the view's tables and its tracking (of every version of ``family``)."""
         with self.engine.begin() as conn:
             for table in t.VIEW_TABLES:
                 table.drop(conn, checkfirst=True)
-            conn.execute(t.tracking.delete().where(t.tracking.c.projection == self.projection))
+            conn.execute(t.tracking.delete().where(
+                t.tracking.c.projection.startswith(family + "@") if family
+                else t.tracking.c.projection == self.projection))
+
+    def stale_versions(self, family: str) -> list[str]:
+        """Tracking rows left by other versions of this projection."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(t.tracking.c.projection).where(
+                t.tracking.c.projection.startswith(family + "@")
+                & (t.tracking.c.projection != self.projection))).scalars())
 
     def track(self, conn: Any, projection: str, tracking: Tracking) -> None:
         upsert(conn, t.tracking, [{"projection": projection,

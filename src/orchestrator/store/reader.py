@@ -15,9 +15,11 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from orchestrator.domain import events as ev
+from orchestrator.domain import journey_events as je
 from orchestrator.domain import subjects
 from orchestrator.domain.contact import ContactState, fold
 from orchestrator.domain.events import ERASED
+from orchestrator.domain.suppressions import ChannelFeedback
 from orchestrator.store import Store
 
 PAGE = 2000
@@ -68,14 +70,33 @@ def stream_events(store: Store, stream: UUID) -> list[Any]:
     return list(store.ledger.events.get(stream))
 
 
-def contact_facts(store: Store, contact: str) -> list[Any]:
+def contact_facts(store: Store, contact: str, *, with_feedback: bool = False) -> list[Any]:
     """The facts about one contact: its own stream, plus the streams of every phone
-    number it has had (inbound SMS, STOP) and every handle tied to it."""
+    number it has had (inbound SMS, STOP) and every handle tied to it; with
+    ``with_feedback``, also the provider feedback on the messages sent to it (what
+    suppresses a channel after a hard bounce, a complaint or an unsubscribe)."""
     own = stream_events(store, subjects.contact_stream(contact))
     facts = list(own)
     for stream in sorted(related_subjects(own)):
         facts.extend(stream_events(store, stream))
+    if with_feedback and own:
+        facts.extend(message_feedback(store, contact))
     return facts
+
+
+def message_feedback(store: Store, contact: str) -> list[ChannelFeedback]:
+    """Feedback on the contact's messages, each with the channel its message went on."""
+    found = []
+    for recorded in read_log(store, only=(je.MessageScheduled,)):
+        if recorded.event.contact != contact:
+            continue
+        channel = None
+        for event in stream_events(store, recorded.event.originator_id):
+            if isinstance(event, je.MessageDecided | je.MessageSent) and event.channel:
+                channel = event.channel
+            elif isinstance(event, ev.MessageFeedbackRecorded) and channel:
+                found.append(ChannelFeedback(event, channel))
+    return found
 
 
 def related_subjects(own_facts: list[Any]) -> set[UUID]:
@@ -95,8 +116,9 @@ def contact_subjects(store: Store, contact: str) -> set[UUID]:
     return {own_stream, *related_subjects(stream_events(store, own_stream))}
 
 
-def contact_state(store: Store, contact: str, as_of: datetime | None) -> ContactState | None:
-    facts = contact_facts(store, contact)
+def contact_state(store: Store, contact: str, as_of: datetime | None, *,
+                  with_feedback: bool = False) -> ContactState | None:
+    facts = contact_facts(store, contact, with_feedback=with_feedback)
     if not facts:
         return None
     return fold(contact, facts, as_of)

@@ -31,9 +31,6 @@ from orchestrator.domain.stages import StageThresholds
 from orchestrator.domain.vocabulary import CHANNELS, MARKETING_INTENTS
 from orchestrator.rendering.catalog import TemplateCatalog
 
-FEEDBACK_SUPPRESSION = {ev.MessageBounced: "hard_bounce", ev.MessageComplained: "complaint",
-                        ev.MessageUnsubscribed: "unsubscribed"}
-
 
 @dataclass
 class PolicyMemory:
@@ -41,8 +38,6 @@ class PolicyMemory:
 
     sends: dict[str, list[tuple[str, datetime]]] = field(default_factory=lambda: defaultdict(
         list))
-    feedback_suppressions: dict[str, dict[str, SuppressionFact]] = field(
-        default_factory=lambda: defaultdict(dict))
     channel_of: dict[str, str] = field(default_factory=dict)
     scheduled: dict[str, je.MessageScheduled] = field(default_factory=dict)
     mentions: dict[str, MentionFacts] = field(default_factory=dict)
@@ -70,15 +65,6 @@ class PolicyMemory:
         elif isinstance(event, ev.SocialMentionReceived):
             self.mentions[event.touchpoint_id] = MentionFacts(
                 network=event.network, stance=event.stance, author_kind=event.author_kind)
-
-    def feedback(self, event: ev.MessageFeedbackRecorded) -> None:
-        reason = FEEDBACK_SUPPRESSION.get(type(event))
-        scheduled = self.scheduled.get(event.message or "")
-        channel = self.channel_of.get(event.message or "")
-        if reason and scheduled and scheduled.contact and channel:
-            self.feedback_suppressions[scheduled.contact][channel] = SuppressionFact(
-                reason=reason, at=datetime.fromisoformat(event.at),
-                event_ref=event.touchpoint_id)
 
 
 class PolicyDesk:
@@ -120,7 +106,6 @@ class PolicyDesk:
             s.channel: SuppressionFact(reason=s.reason, at=datetime.fromisoformat(s.at),
                                        event_ref=s.touchpoint)
             for s in state.suppressions.values() if s.reason != "erased"}
-        suppressions.update(memory.feedback_suppressions.get(key, {}))
         return ContactFacts(
             contact_id=key, kind=state.kind if state.known else "unknown",
             stage=state.stage(now, self.thresholds),

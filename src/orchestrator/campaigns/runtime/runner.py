@@ -34,6 +34,7 @@ from orchestrator.domain.contact import ContactState, apply
 from orchestrator.domain.events import ERASED
 from orchestrator.domain.policy import PolicyConfig
 from orchestrator.domain.stages import StageThresholds
+from orchestrator.domain.suppressions import ChannelFeedback
 from orchestrator.domain.vocabulary import CHANNELS
 from orchestrator.ingest.touchpoints import TYPES
 from orchestrator.rendering.catalog import TemplateCatalog
@@ -128,6 +129,15 @@ class _History:
         if isinstance(event, ev.ContactDetailsRecorded) and event.phone not in (None, ERASED):
             self.phone_owners[subjects.phone_stream(event.phone)].add(contact)
 
+    def observe_feedback(self, event: ev.MessageFeedbackRecorded, memory: PolicyMemory) -> None:
+        """Feedback joins the facts of the contact the message was for, with the channel
+        it went out on (a hard bounce, complaint or unsubscribe suppresses that channel)."""
+        scheduled = memory.scheduled.get(event.message or "")
+        channel = memory.channel_of.get(event.message or "")
+        state = self.contacts.get(scheduled.contact) if scheduled and scheduled.contact else None
+        if state is not None and channel is not None:
+            apply(state, ChannelFeedback(event, channel))
+
     def about(self, event: Any, message_contact: dict[str, str | None]) -> list[str | None]:
         if isinstance(event, ev.SocialMentionReceived):
             owner = self.handle_owner.get(event.originator_id)
@@ -177,7 +187,7 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
                 history.observe(event)
                 memory.remember(event)
                 if isinstance(event, ev.MessageFeedbackRecorded):
-                    memory.feedback(event)
+                    history.observe_feedback(event, memory)
             else:
                 pending.append((at, recorded.position, event))
         elif isinstance(event, (je.ContactEnrolled, je.StepEntered, je.EnrolmentEnded,
@@ -250,7 +260,7 @@ class _Run:
         self.history.observe(event)
         self.memory.remember(event)
         if isinstance(event, ev.MessageFeedbackRecorded):
-            self.memory.feedback(event)
+            self.history.observe_feedback(event, self.memory)
         for contact in about:
             self.engine.on_touchpoint(touchpoint_type, event.touchpoint_id, contact, fields,
                                       moment)
