@@ -194,10 +194,11 @@ def test_why_for_an_unknown_message_is_bad_input(world):
     assert "no message 'msg-nope'" in result.err
 
 
-@pytest.mark.parametrize(("verb", "status", "rule"), [("approve", "scheduled", "review.approved"),
-                                                      ("dismiss", "suppressed",
-                                                       "review.dismissed")])
-def test_the_review_queue_records_who_released_or_stopped_a_message(world, verb, status, rule):
+@pytest.mark.parametrize(("verb", "status", "rule", "who"), [
+    ("approve", "scheduled", "public.channel_chosen", "released_by"),
+    ("dismiss", "suppressed", "review.dismissed", "reviewer")])
+def test_the_review_queue_records_who_released_or_stopped_a_message(world, verb, status, rule,
+                                                                    who):
     world.publish(MENTION_REPLY)
     world.ingest({"id": "m", "type": "social.mention", "at": AT, "network": "mastodon",
                   "handle": "@someone", "text": "awful", "stance": "hostile"})
@@ -214,7 +215,7 @@ def test_the_review_queue_records_who_released_or_stopped_a_message(world, verb,
     chain = why(world, held["id"])
     assert chain["status"] == status
     assert chain["decisions"][-1]["rule"] == rule
-    assert chain["decisions"][-1]["facts"]["reviewer"] == "ana@example.com"
+    assert chain["decisions"][-1]["facts"][who] == "ana@example.com"
     world.run("2026-03-04T00:00:00+00:00")  # the next run sends what was released
     assert why(world, held["id"])["status"] == ("sent" if verb == "approve" else "suppressed")
     reviews = world.events("ReviewApproved" if verb == "approve" else "ReviewDismissed")

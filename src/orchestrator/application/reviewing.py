@@ -7,8 +7,16 @@ from typing import Any
 from orchestrator.application.stores import store_of
 from orchestrator.application.tail import finish_write
 from orchestrator.campaigns.runtime import review
+from orchestrator.campaigns.runtime.decisions import PolicyDesk
 from orchestrator.projections.contact_directory import message_rows
 from orchestrator.projections.runner import catch_up, open_directory
+from orchestrator.rendering.catalog import TemplateCatalog
+
+
+def policy_desk(app: Any) -> PolicyDesk:
+    settings = app.settings
+    return PolicyDesk(TemplateCatalog(settings.templates_dir), settings.thresholds,
+                      settings.policy, live=settings.channels_in_force)
 
 
 def held_for_review(app: Any) -> list[dict[str, Any]]:
@@ -23,6 +31,6 @@ def decide_review(app: Any, message: str, *, approve: bool, actor: str | None = 
                   note: str | None = None) -> str:
     with store_of(app) as store:
         status = review.act(store, message, approve=approve, actor=actor or app.settings.actor,
-                            note=note, now=app.now())
+                            note=note, now=app.now(), desk=policy_desk(app))
         finish_write(app, store)
     return status

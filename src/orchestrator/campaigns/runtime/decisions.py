@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from orchestrator.campaigns.language.journey import TouchpointTrigger
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
 from orchestrator.domain.contact import ContactState
@@ -28,7 +29,8 @@ from orchestrator.domain.policy import (
     decide,
 )
 from orchestrator.domain.stages import StageThresholds
-from orchestrator.domain.vocabulary import CHANNELS, MARKETING_INTENTS
+from orchestrator.domain.vocabulary import CHANNELS, MARKETING_INTENTS, PUBLIC_INTENTS
+from orchestrator.rendering import TemplateError, TemplateRenderer
 from orchestrator.rendering.catalog import TemplateCatalog
 
 
@@ -43,6 +45,7 @@ class PolicyMemory:
     mentions: dict[str, MentionFacts] = field(default_factory=dict)
     undecided: dict[str, datetime] = field(default_factory=dict)  # message -> decide at
     unsent: set[str] = field(default_factory=set)  # chosen, not yet sent
+    released: dict[str, str] = field(default_factory=dict)  # held message -> reviewer
 
     def remember(self, event: Any) -> None:
         """Fold one recorded fact in (used when restoring, and as a run records)."""
@@ -62,9 +65,16 @@ class PolicyMemory:
                         (event.channel, datetime.fromisoformat(event.at)))
         elif isinstance(event, je.MessageSent | je.MessageFailed):
             self.unsent.discard(event.message)
+        elif isinstance(event, je.ReviewApproved):
+            self.released[event.message] = event.actor
         elif isinstance(event, ev.SocialMentionReceived):
             self.mentions[event.touchpoint_id] = MentionFacts(
                 network=event.network, stance=event.stance, author_kind=event.author_kind)
+
+
+# The classes a PolicyMemory remembers, for reading them back from the log.
+REMEMBERED = (je.MessageScheduled, *je.DECISION_CLASSES.values(), je.MessageSent,
+              je.MessageFailed, je.ReviewApproved, ev.SocialMentionReceived)
 
 
 class PolicyDesk:
@@ -72,18 +82,32 @@ class PolicyDesk:
 
     def __init__(self, templates: TemplateCatalog, thresholds: StageThresholds,
                  config: PolicyConfig | None = None,
-                 live: frozenset[str] = CHANNELS):
+                 live: frozenset[str] = CHANNELS, renderer: TemplateRenderer | None = None):
         self.templates = templates
         self.thresholds = thresholds
         self.config = config or PolicyConfig()
         self.live = live
+        self.renderer = renderer or TemplateRenderer(templates.directory)
+
+    def carries_contact_data(self, message: je.MessageScheduled) -> bool:
+        """Whether the public rendering of the message reads contact data. A template
+        that cannot be read is left to fail when it is rendered, with its own reason."""
+        if message.intent not in PUBLIC_INTENTS or "social" not in self.templates.channels(
+                message.template):
+            return False
+        try:
+            return self.renderer.uses_contact(message.template, "social")
+        except TemplateError:
+            return False
 
     def decide(self, message: je.MessageScheduled, state: ContactState | None,
                memory: PolicyMemory, is_reply_to_mention: bool, now: datetime) -> Decision:
         request = SendRequest(
             message_id=message.message, intent=message.intent, audience=message.audience,
             journey_id=message.journey, journey_version=message.version, step_id=message.step,
-            is_reply_to_mention=is_reply_to_mention, carries_contact_data=False)
+            is_reply_to_mention=is_reply_to_mention,
+            carries_contact_data=self.carries_contact_data(message),
+            released_by=memory.released.get(message.message))
         mention = memory.mentions.get(message.trigger) if is_reply_to_mention else None
         if is_reply_to_mention and mention is None:
             mention = MentionFacts(network="unknown")
@@ -114,6 +138,12 @@ class PolicyDesk:
             recent_marketing_sends=tuple(memory.sends.get(key, ())))
 
 
+def replies_to_mention(version: Any) -> bool:
+    """A journey started by a social mention answers it: its public sends are replies."""
+    trigger = version.journey.trigger
+    return isinstance(trigger, TouchpointTrigger) and trigger.on == "social.mention"
+
+
 def _addressable(state: ContactState | None) -> frozenset[str]:
     if state is None:
         return frozenset()
@@ -122,12 +152,14 @@ def _addressable(state: ContactState | None) -> frozenset[str]:
 
 
 def decision_event_fields(scheduled: je.MessageScheduled, decision: Decision,
-                          now: datetime) -> dict[str, Any]:
+                          now: datetime, released_by: str | None = None) -> dict[str, Any]:
     """The decision as a fact: rule, reason, and the facts it used, plus which journey
     version and step asked, so the decision reads on its own."""
     payload = decision.as_payload()
     facts = {**payload["facts"], "journey": scheduled.journey,
              "journey_version": scheduled.version, "step": scheduled.step}
+    if released_by:
+        facts["released_by"] = released_by
     return {"message": scheduled.message, "status": payload["status"],
             "channel": payload["channel"], "rule": payload["rule"],
             "reason": payload["reason"], "facts": facts,

@@ -23,8 +23,12 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from orchestrator.campaigns.language.durations import parse_duration
-from orchestrator.campaigns.language.journey import TouchpointTrigger
-from orchestrator.campaigns.runtime.decisions import PolicyDesk, PolicyMemory, decision_event_fields
+from orchestrator.campaigns.runtime.decisions import (
+    PolicyDesk,
+    PolicyMemory,
+    decision_event_fields,
+    replies_to_mention,
+)
 from orchestrator.campaigns.runtime.engine import Emitted, JourneyEngine, cron_firings
 from orchestrator.campaigns.runtime.versions import PublishedVersion, published_versions
 from orchestrator.domain import events as ev
@@ -194,7 +198,8 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
                                 je.MessageScheduled)):
             engine.restore(event)
             memory.remember(event)
-        elif isinstance(event, je.MessageDecided | je.MessageSent | je.MessageFailed):
+        elif isinstance(event, je.MessageDecided | je.MessageSent | je.MessageFailed
+                        | je.ReviewApproved):
             memory.remember(event)
     pending.sort(key=lambda item: (item[0], item[1]))
     due = [item for item in pending if item[0] <= until]
@@ -281,13 +286,13 @@ class _Run:
         if message not in self.memory.undecided:
             return  # decided meanwhile
         version = self.engine.versions[(scheduled.journey, scheduled.version)]
-        trigger = version.journey.trigger
-        is_reply = isinstance(trigger, TouchpointTrigger) and trigger.on == "social.mention"
+        is_reply = replies_to_mention(version)
         state = self.history.contacts.get(scheduled.contact) if scheduled.contact else None
         decision = self.desk.decide(scheduled, state, self.memory, is_reply, moment)
         event_class = je.DECISION_CLASSES[decision.status]
         item = Emitted(subjects.message_stream(message), event_class,
-                       decision_event_fields(scheduled, decision, moment))
+                       decision_event_fields(scheduled, decision, moment,
+                                             self.memory.released.get(message)))
         self.emitted.append(item)
         self.memory.remember(_as_event(item, self.recorded_at))
         if decision.status == "deferred" and decision.not_before is not None and (

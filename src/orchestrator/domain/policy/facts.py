@@ -139,7 +139,9 @@ class MentionFacts:
 @dataclass(frozen=True, kw_only=True)
 class SendRequest:
     """One message a journey step wants to send. ``carries_contact_data`` says whether
-    its rendering uses the contact's personal data (name, address, purchases...)."""
+    its rendering uses the contact's personal data (name, address, purchases...).
+    ``released_by`` names the reviewer who released a held reply: the hold rule has been
+    answered by a person, every other rule still applies."""
 
     message_id: str
     intent: str
@@ -149,6 +151,7 @@ class SendRequest:
     step_id: str
     is_reply_to_mention: bool = False
     carries_contact_data: bool = False
+    released_by: str | None = None
 
     def __post_init__(self) -> None:
         _require_one_of(self.intent, INTENTS, "SendRequest.intent")

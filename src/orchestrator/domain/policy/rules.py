@@ -92,7 +92,7 @@ def reply_needing_review_is_held(s: Situation) -> Decision | None:
     The author's kind comes from the mention's tag or, when the handle is linked, from
     the contact record: either is enough.
     """
-    if not s.request.is_reply_to_mention or s.mention is None:
+    if not s.request.is_reply_to_mention or s.mention is None or s.request.released_by:
         return None
     why: list[str] = []
     if s.mention.stance in s.config.review_stances:
