@@ -22,6 +22,7 @@ from orchestrator.channels.message import InReplyTo, OutboundMessage
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
 from orchestrator.domain import subjects
+from orchestrator.domain.builtin_replies import SMS_HELP_TEMPLATE
 from orchestrator.domain.events import ERASED
 from orchestrator.domain.new_fact import NewFact
 from orchestrator.rendering import TemplateError, TemplateRenderer
@@ -38,6 +39,7 @@ class DispatchSettings:
     public_url: str
     postal_address: str
     brand_name: str
+    sms_help_text: str = ""
 
     def unsubscribe_url(self, message: str) -> str:
         return f"{self.public_url.rstrip('/')}/unsubscribe/{message}"
@@ -123,6 +125,11 @@ def _outbound(store: Store, scheduled: je.MessageScheduled, channel: str,
                                metadata=_metadata(scheduled))
     state = contact_state(store, scheduled.contact, None) if scheduled.contact else None
     contact = _contact_context(state)
+    if scheduled.template == SMS_HELP_TEMPLATE:
+        return OutboundMessage(
+            message_id=scheduled.message, channel="sms", contact_key=scheduled.contact,
+            to_address=_asking_phone(store, scheduled) or contact.get("phone"),
+            text=settings.sms_help_text, metadata=_metadata(scheduled))
     unsubscribe = settings.unsubscribe_url(scheduled.message) if channel == "email" else None
     rendered = renderer.render(scheduled.template, channel, {
         "contact": contact, "brand": brand,
@@ -149,6 +156,15 @@ def _replying_to(store: Store, scheduled: je.MessageScheduled) -> InReplyTo | No
     if not isinstance(mention, ev.SocialMentionReceived):
         return None
     return InReplyTo(network=mention.network, status_id=mention.touchpoint_id)
+
+
+def _asking_phone(store: Store, scheduled: je.MessageScheduled) -> str | None:
+    """The number that sent the HELP (a contact may have more than one)."""
+    recorded = touchpoint_event(store, scheduled.trigger)
+    inbound = recorded.event if recorded else None
+    if isinstance(inbound, ev.InboundSmsReceived) and inbound.phone not in (None, ERASED):
+        return inbound.phone
+    return None
 
 
 def _contact_context(state: Any) -> dict[str, Any]:

@@ -32,7 +32,8 @@ def dispatch_settings(app: Any) -> DispatchSettings:
     settings = app.settings
     return DispatchSettings(public_url=settings.public_url,
                             postal_address=settings.postal_address,
-                            brand_name=settings.brand_name)
+                            brand_name=settings.brand_name,
+                            sms_help_text=settings.sms_help_text)
 
 
 def send_chosen(app: Any, store: Any, messages: list[str]) -> DispatchReport:

@@ -16,6 +16,7 @@ from typing import Any
 from orchestrator.campaigns.language.journey import TouchpointTrigger
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
+from orchestrator.domain.builtin_replies import BUILTIN_TEMPLATE_CHANNELS, SMS_HELP_TEMPLATE
 from orchestrator.domain.contact import ContactState
 from orchestrator.domain.policy import (
     ChannelCapabilities,
@@ -107,13 +108,15 @@ class PolicyDesk:
             journey_id=message.journey, journey_version=message.version, step_id=message.step,
             is_reply_to_mention=is_reply_to_mention,
             carries_contact_data=self.carries_contact_data(message),
-            released_by=memory.released.get(message.message))
+            released_by=memory.released.get(message.message),
+            answers_request_on="sms" if message.template == SMS_HELP_TEMPLATE else None)
         mention = memory.mentions.get(message.trigger) if is_reply_to_mention else None
         if is_reply_to_mention and mention is None:
             mention = MentionFacts(network="unknown")
         capabilities = ChannelCapabilities(
-            with_template=frozenset(self.templates.channels(message.template)), live=self.live,
-            addressable=_addressable(state))
+            with_template=BUILTIN_TEMPLATE_CHANNELS.get(
+                message.template, frozenset(self.templates.channels(message.template))),
+            live=self.live, addressable=_addressable(state))
         facts = self.contact_facts(message.contact, state, memory, now)
         return decide(request, facts, mention, capabilities, self.config, now)
 
@@ -140,6 +143,8 @@ class PolicyDesk:
 
 def replies_to_mention(version: Any) -> bool:
     """A journey started by a social mention answers it: its public sends are replies."""
+    if version is None:  # a built-in reply, not a journey's
+        return False
     trigger = version.journey.trigger
     return isinstance(trigger, TouchpointTrigger) and trigger.on == "social.mention"
 

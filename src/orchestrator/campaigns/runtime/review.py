@@ -62,7 +62,7 @@ def _decided_again(store: Store, events: list[Any], message: str, actor: str,
     """The policy's decision on a released message, as of the release."""
     scheduled = next(e for e in events if isinstance(e, je.MessageScheduled))
     versions = {(v.id, v.version): v for v in published_versions(store)}
-    version = versions[(scheduled.journey, scheduled.version)]
+    version = versions.get((scheduled.journey, scheduled.version))
     memory = PolicyMemory()
     for recorded in read_log(store, only=REMEMBERED):
         memory.remember(recorded.event)

@@ -34,6 +34,13 @@ from orchestrator.campaigns.runtime.versions import PublishedVersion, published_
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
 from orchestrator.domain import subjects
+from orchestrator.domain.builtin_replies import (
+    SMS_HELP_STEP,
+    SMS_HELP_TEMPLATE,
+    SYSTEM_JOURNEY,
+    SYSTEM_VERSION,
+    help_reply,
+)
 from orchestrator.domain.contact import ContactState, apply
 from orchestrator.domain.events import ERASED
 from orchestrator.domain.policy import PolicyConfig
@@ -117,10 +124,13 @@ class _History:
         self.contacts: dict[str, ContactState] = {}
         self.handle_owner: dict[UUID, str] = {}
         self.phone_owners: dict[UUID, set[str]] = defaultdict(set)
+        self.phone_opt_outs: dict[UUID, ev.InboundSmsReceived] = {}  # the latest STOP/START
 
     def observe(self, event: Any) -> None:
         contact = getattr(event, "contact", None)
         if isinstance(event, ev.InboundSmsReceived):
+            if event.keyword in ("opt_out", "opt_in"):
+                self.phone_opt_outs[event.originator_id] = event
             for owner in self.phone_owners.get(event.originator_id, ()):
                 apply(self.contacts[owner], event)
             return
@@ -131,7 +141,11 @@ class _History:
         if isinstance(event, ev.IdentityLinked) and event.handle != ERASED:
             self.handle_owner[subjects.handle_stream(event.network, event.handle)] = contact
         if isinstance(event, ev.ContactDetailsRecorded) and event.phone not in (None, ERASED):
-            self.phone_owners[subjects.phone_stream(event.phone)].add(contact)
+            phone = subjects.phone_stream(event.phone)
+            self.phone_owners[phone].add(contact)
+            # A STOP sent before we knew whose number it is still stops it.
+            if phone in self.phone_opt_outs:
+                apply(state, self.phone_opt_outs[phone])
 
     def observe_feedback(self, event: ev.MessageFeedbackRecorded, memory: PolicyMemory) -> None:
         """Feedback joins the facts of the contact the message was for, with the channel
@@ -256,6 +270,7 @@ class _Run:
         self.until = until
         self.recorded_at = recorded_at
         self.emitted: list[Emitted] = []
+        self.own_output: list[Emitted] = []  # built-in replies, decided like the engine's
 
     def touchpoint(self, event: Any, moment: datetime) -> None:
         touchpoint_type = TOUCHPOINT_TYPE[type(event)]
@@ -272,9 +287,28 @@ class _Run:
             if contact in stages_before:
                 _stage_change(self.engine, self.history, contact, stages_before[contact],
                               event, moment)
+        if isinstance(event, ev.InboundSmsReceived) and event.keyword == "help":
+            for contact in about or [None]:
+                self.answer_help(event, contact, moment)
+
+    def answer_help(self, event: ev.InboundSmsReceived, contact: str | None,
+                    moment: datetime) -> None:
+        """An SMS HELP is answered on SMS with the brand's help text: a message like any
+        other, decided by the policy (no consent needed: the person asked)."""
+        message, enrolment = help_reply(event.touchpoint_id, contact or "")
+        if message in self.memory.scheduled:
+            return
+        item = Emitted(subjects.message_stream(message), je.MessageScheduled, {
+            "message": message, "enrolment": enrolment, "contact": contact,
+            "journey": SYSTEM_JOURNEY, "version": SYSTEM_VERSION, "step": SMS_HELP_STEP,
+            "intent": "service", "audience": "personal", "template": SMS_HELP_TEMPLATE,
+            "trigger": event.touchpoint_id, "at": moment.isoformat()})
+        self.engine.message_contact[message] = contact
+        self.own_output.append(item)
 
     def collect(self, timeline: list) -> None:
-        for item in self.engine.drain():
+        produced, self.own_output = [*self.engine.drain(), *self.own_output], []
+        for item in produced:
             self.emitted.append(item)
             if item.event_class is je.MessageScheduled:
                 scheduled = _as_event(item, self.recorded_at)
@@ -285,7 +319,7 @@ class _Run:
         scheduled = self.memory.scheduled[message]
         if message not in self.memory.undecided:
             return  # decided meanwhile
-        version = self.engine.versions[(scheduled.journey, scheduled.version)]
+        version = self.engine.versions.get((scheduled.journey, scheduled.version))
         is_reply = replies_to_mention(version)
         state = self.history.contacts.get(scheduled.contact) if scheduled.contact else None
         decision = self.desk.decide(scheduled, state, self.memory, is_reply, moment)

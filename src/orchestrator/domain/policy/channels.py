@@ -22,6 +22,7 @@ every channel.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -116,6 +117,10 @@ def judge_channel(s: Situation, contact: ContactFacts, channel: str) -> ChannelV
             f"event {suppression.event_ref})",
         )
 
+    if s.request.answers_request_on == channel:
+        facts[f"{channel}.answers_request"] = True
+        return _after_consent(s, contact, channel, facts, verdict,
+                              f"it answers the contact's own request on {channel}")
     consent = contact.consent_for(channel, s.purpose)
     facts[f"{channel}.consent_granted"] = consent.granted if consent else None
     if consent is not None:
@@ -129,7 +134,13 @@ def judge_channel(s: Situation, contact: ContactFacts, channel: str) -> ChannelV
                        _missing_consent_clause(s.purpose, consent))
     consent_clause = (f"{s.purpose} consent granted at {consent.at.isoformat()}, "
                       f"source {consent.source}, event {consent.event_ref}")
+    return _after_consent(s, contact, channel, facts, verdict, consent_clause)
 
+
+def _after_consent(s: Situation, contact: ContactFacts, channel: str,
+                   facts: dict[str, Primitive], verdict: Callable[..., ChannelVerdict],
+                   consent_clause: str) -> ChannelVerdict:
+    """The checks after the basis for sending is settled: capability, caps, quiet hours."""
     missing = s.capabilities.missing_for(channel)
     if missing is not None:
         return verdict(Check.CAPABILITY, Rule.CHANNEL_UNAVAILABLE, "unavailable", missing)

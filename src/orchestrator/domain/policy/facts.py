@@ -141,7 +141,10 @@ class SendRequest:
     """One message a journey step wants to send. ``carries_contact_data`` says whether
     its rendering uses the contact's personal data (name, address, purchases...).
     ``released_by`` names the reviewer who released a held reply: the hold rule has been
-    answered by a person, every other rule still applies."""
+    answered by a person, every other rule still applies. ``answers_request_on`` names
+    the channel on which the person asked for this very message (an SMS ``HELP``): the
+    request is its own basis, so no consent is needed on that channel; suppression,
+    quiet hours and everything else still apply."""
 
     message_id: str
     intent: str
@@ -152,6 +155,7 @@ class SendRequest:
     is_reply_to_mention: bool = False
     carries_contact_data: bool = False
     released_by: str | None = None
+    answers_request_on: str | None = None
 
     def __post_init__(self) -> None:
         _require_one_of(self.intent, INTENTS, "SendRequest.intent")
