@@ -101,3 +101,107 @@ def render_messages(messages: list[dict[str, Any]]) -> str:
     for rule, count in reasons.most_common():
         lines.append(f"  {rule:<42} {count:>6,}")
     return "\n".join(lines)
+
+
+def journeys_text(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no journey published yet"
+    return "\n".join(
+        f"{row['journey']:<24} v{row['version']:<3} {row['kind']:<9} "
+        f"{row['active']:>7,} in journey {row['ended']:>7,} finished  "
+        f"{row['published_at'][:19]} by {row['author']}  {row['digest'][:12]}" for row in rows)
+
+
+def run_text(outcome: Any, channel_set: str, outbox: str) -> str:
+    report, sent = outcome.report, outcome.sent
+    if report.started_at is None:
+        return f"nothing to run: no unprocessed touchpoint up to {report.until.isoformat()}"
+    lines = [f"ran {report.journeys} journey(s) from {report.started_at.isoformat()} to "
+             f"{report.until.isoformat()}: {report.touchpoints:,} touchpoints, "
+             f"{report.broadcasts:,} broadcast firing(s), {report.enrolments:,} enrolment(s), "
+             f"{len(report.messages):,} message(s) scheduled"]
+    if report.decisions:
+        lines.append("decisions: " + ", ".join(f"{status} {count:,}" for status, count
+                                               in sorted(report.decisions.items())))
+    if sent.sent or sent.failed or sent.retry_later:
+        channels = ", ".join(f"{channel} {count:,}" for channel, count
+                             in sorted(sent.by_channel.items()))
+        lines.append(f"{channel_set} outbox {outbox}: {sent.sent:,} written ({channels}), "
+                     f"{sent.failed:,} failed, {sent.retry_later:,} to retry")
+    return "\n".join(lines)
+
+
+def held_text(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{row['id']}  {row['journey']}/{row['step']}  {row['intent']}  {row['at']}  "
+             f"{row['reason']}" for row in rows]
+    return "\n".join([*lines, f"{len(rows):,} message(s) held for review"])
+
+
+def messages_text(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{'id':<28} {'contact':<12} {'journey/step':<32} {'intent':<12} {'channel':<7} "
+             f"{'status':<15} reason"]
+    lines.extend(f"{row['id']:<28} {row['contact'] or '-':<12} "
+                 f"{row['journey'] + '/' + row['step']:<32} {row['intent']:<12} "
+                 f"{row['channel'] or '-':<7} {row['status']:<15} {row['reason'] or ''}"
+                 for row in rows)
+    return "\n".join([*lines, f"{len(rows):,} message(s)"])
+
+
+def contacts_text(rows: list[dict[str, Any]], now: Any) -> str:
+    lines = [f"{'contact':<16} {'stage':<14} {'kind':<11} {'buys':>4}  consents (marketing)  "
+             f"suppressed"]
+    lines.extend(f"{row['contact']:<16} {row['stage']:<14} {row['kind']:<11} "
+                 f"{row['purchases_in_window']:>4}  "
+                 f"{','.join(row['marketing_consents']) or '-':<20}"
+                 f"  {','.join(row['suppressed_channels']) or '-'}" for row in rows)
+    return "\n".join([*lines, f"{len(rows):,} contact(s) as of {now.isoformat()}"])
+
+
+def contact_text(view: dict[str, Any]) -> str:
+    lines = [f"contact {view['contact']} as of {view['as_of']}: stage {view['stage']} "
+             f"(kind {view['kind']}, {view['purchases_in_window']} purchase(s) in window)"]
+    lines.extend(f"  consent {c['channel']}/{c['purpose']}: {c['status']} at {c['at']} "
+                 f"(source {c['source']}, {c['touchpoint']})" for c in view["consents"])
+    lines.extend(f"  suppressed {s['channel']}: {s['reason']} at {s['at']}"
+                 for s in view["suppressions"])
+    lines.extend(f"  identity {i['network']} {i['handle']} verified by {i['verified_by']} "
+                 f"at {i['at']}" for i in view["identities"])
+    for journey in view["journeys"]:
+        where = (f"left ({journey['ended']['reason']})" if journey["ended"]
+                 else f"at step {journey['step']}")
+        lines.append(f"  journey {journey['journey']} v{journey['version']} entered "
+                     f"{journey['entered_at']}, {where}")
+    return "\n".join(lines)
+
+
+def verify_text(result: Any, seconds: float) -> str:
+    if not result.intact:
+        return f"BROKEN at position {result.broken_at}: {result.problem}"
+    lines = [f"intact: {result.events:,} events up to position {result.last_position}, "
+             f"{result.checkpoints_checked} checkpoint(s), {result.signatures_checked} "
+             f"signature(s) verified ({seconds:.2f} s)"]
+    lines.extend(f"note: {note}" for note in result.notes)
+    return "\n".join(lines)
+
+
+def demo_text(outcome: Any, outbox: str, store_url: str, seconds: float) -> str:
+    report, run, sent = outcome.ingest, outcome.run, outcome.sent
+    lines = [f"ingested: {report.recorded:,} recorded, {report.duplicates:,} already "
+             f"recorded ({report.recorded / max(report.seconds, 1e-9):,.0f} touchpoints/s)"]
+    lines.extend(f"journey {p.journey} v{p.version} "
+                 f"{'published' if p.new else 'already published'}" for p in outcome.published)
+    lines += ["", render_summary(outcome.population),
+              f"\nsimulated month {outcome.month_start.date()} to {outcome.month_end.date()}: "
+              f"{run.touchpoints:,} touchpoints, {run.broadcasts} broadcast firing(s), "
+              f"{run.enrolments:,} enrolment(s), {len(run.messages):,} message(s)",
+              render_messages(outcome.messages),
+              f"\ndry-run outbox {outbox}: {sent.sent:,} written, {sent.failed:,} failed. "
+              f"Try: orchestrator --store {store_url} audit why "
+              f"{_example_message(outcome.messages)}",
+              f"done in {seconds:.1f} s"]
+    return "\n".join(lines)
+
+
+def _example_message(messages: list[dict[str, Any]]) -> str:
+    sent = [m for m in messages if m["status"] == "sent" and m["contact"]]
+    return (sent or messages or [{"id": "MESSAGE_ID"}])[0]["id"]
