@@ -14,6 +14,22 @@ TEMPLATES = {
     "note": {"email.txt": "A note for our regulars.", "letter.html": "<p>Hello</p>"},
 }
 
+# Journeys many tests use as they are.
+THANKS_ON_PURCHASE = """
+journey: after-purchase
+trigger: {on: purchase.recorded}
+steps:
+  - id: hello
+    send: {intent: relationship, template: thanks}
+"""
+PUBLIC_MENTION_REPLY = """
+journey: replies
+trigger: {on: social.mention}
+steps:
+  - id: reply
+    send: {intent: showcase, template: reply}
+"""
+
 
 class JourneyWorld:
     def __init__(self, cli, store_url: str, folder: Path):

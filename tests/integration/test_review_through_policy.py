@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.journeys_support import JourneyWorld
+from tests.journeys_support import PUBLIC_MENTION_REPLY, JourneyWorld
 from tests.support import consent, contact
 
 AT = "2026-03-02T10:00:00+00:00"
@@ -16,13 +16,6 @@ trigger: {on: social.mention}
 steps:
   - id: reach-out
     send: {intent: service, template: care}
-"""
-PUBLIC_REPLY = """
-journey: replies
-trigger: {on: social.mention}
-steps:
-  - id: reply
-    send: {intent: showcase, template: reply}
 """
 
 
@@ -78,7 +71,7 @@ def test_an_approved_private_reply_without_consent_is_suppressed_not_made_public
 
 
 def test_an_approved_public_reply_stays_public(world):
-    message, chain = held_then_approved(world, PUBLIC_REPLY)
+    message, chain = held_then_approved(world, PUBLIC_MENTION_REPLY)
 
     assert (message["status"], message["channel"], message["contact"]) == ("sent", "social",
                                                                           None)

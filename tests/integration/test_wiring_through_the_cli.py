@@ -6,19 +6,12 @@ from __future__ import annotations
 
 import pytest
 from tests.conftest import run_cli
-from tests.journeys_support import JourneyWorld
+from tests.journeys_support import PUBLIC_MENTION_REPLY, THANKS_ON_PURCHASE, JourneyWorld
 from tests.support import consent, contact, purchase
 
 from orchestrator.channels.memory import memory_channels
 
 AT = "2026-03-02T10:00:00+00:00"
-ON_PURCHASE = """
-journey: after-purchase
-trigger: {on: purchase.recorded}
-steps:
-  - id: hello
-    send: {intent: relationship, template: thanks}
-"""
 SENDGRID_KEY = "SG.fake-secret-key-0123456789"
 
 
@@ -32,7 +25,7 @@ def test_only_the_configured_live_channels_are_considered(store_url, tmp_path):
         return run_cli(*args, environ=environ, channels=lambda settings, stamp: twins)
 
     world = JourneyWorld(cli, store_url, tmp_path)
-    world.publish(ON_PURCHASE)
+    world.publish(THANKS_ON_PURCHASE)
     world.ingest(contact("e", AT, contact="EMAIL", email="e@example.com"),
                  consent("ge", AT, contact="EMAIL"), purchase("pe", AT, contact="EMAIL"),
                  contact("s", AT, contact="SMS", phone="+447700900123",
@@ -63,13 +56,7 @@ def test_live_channels_without_any_configured_provider_is_refused(cli, sqlite_ur
 def test_a_public_template_reading_contact_data_is_suppressed_by_the_policy(cli, store_url,
                                                                            tmp_path):
     world = JourneyWorld(cli, store_url, tmp_path)
-    world.publish("""
-journey: replies
-trigger: {on: social.mention}
-steps:
-  - id: reply
-    send: {intent: showcase, template: reply}
-""")
+    world.publish(PUBLIC_MENTION_REPLY)
     # Edited after publishing, so the check at publish time did not see it. (Once the
     # templates are pinned with the version, this path needs a pinned template instead.)
     (world.templates / "reply" / "social.txt").write_text(
