@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 from orchestrator.channels.errors import (
     ChannelConfigurationError,
@@ -50,6 +51,7 @@ class DispatchReport:
     sent: int = 0
     failed: int = 0
     retry_later: int = 0
+    claimed_elsewhere: int = 0  # another dispatcher had claimed them first
     by_channel: dict[str, int] = field(default_factory=dict)
 
 
@@ -64,48 +66,115 @@ class SimulatedClock:
         return self.now
 
 
+CLAIM_BATCH = 200
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class _Due:
+    moment: datetime
+    message: str
+    stream: Any
+    events: list[Any]
+    chosen: je.ChannelChosen
+
+
 def dispatch(store: Store, messages: Iterable[str], channels: Mapping[str, Any],
              renderer: TemplateRenderer, settings: DispatchSettings,
              *, recorded_at: datetime, clock: SimulatedClock | None = None) -> DispatchReport:
+    """Send each chosen message once. A message is claimed (a fact, in a transaction that
+    checks no other process claimed it first) before it is handed to its channel, so two
+    dispatchers at once never both send it; the loser skips it."""
     report = DispatchReport()
-    outcomes: list[Any] = []
+    claimer = uuid4().hex[:16]
     queue = []
     for message in messages:
         stream = subjects.message_stream(message)
         events = stream_events(store, stream)
-        if any(isinstance(e, je.MessageSent | je.MessageFailed) for e in events):
+        if _taken(events, recorded_at):
             continue
         chosen = [e for e in events if isinstance(e, je.ChannelChosen)][-1]
-        queue.append((datetime.fromisoformat(chosen.at), message, stream, events, chosen))
-    queue.sort(key=lambda item: (item[0], item[1]))  # in the order they were decided
-    for moment, message, stream, events, chosen in queue:
-        scheduled = next(e for e in events if isinstance(e, je.MessageScheduled))
-        if clock is not None:
-            clock.now = moment
+        queue.append(_Due(datetime.fromisoformat(chosen.at), message, stream, events, chosen))
+    queue.sort(key=lambda due: (due.moment, due.message))  # in the order they were decided
+    for start in range(0, len(queue), CLAIM_BATCH):
+        batch = queue[start:start + CLAIM_BATCH]
+        won = _claim(store, batch, claimer, recorded_at)
+        report.claimed_elsewhere += len(batch) - len(won)
+        outcomes: list[NewFact] = []
         try:
-            outbound = _outbound(store, scheduled, chosen.channel, renderer, settings)
-            result = channels[chosen.channel].send(outbound)
-        except TransientFailure:
-            report.retry_later += 1
-            continue
+            for due in won:
+                outcomes.append(_send(store, due, channels, renderer, settings, clock,
+                                      claimer, report))
         except ChannelConfigurationError:
+            sent = {fact.fields["message"] for fact in outcomes}
+            outcomes.extend(_released(due, claimer, "channel not configured")
+                            for due in won if due.message not in sent)
             raise
-        except (PermanentRejection, TemplateError) as error:
-            outcomes.append(NewFact(stream, je.MessageFailed, {
-                "message": message, "channel": chosen.channel,
-                "reason": f"{type(error).__name__}: {error}", "at": moment.isoformat()}))
-            report.failed += 1
-            continue
-        outcomes.append(NewFact(stream, je.MessageSent, {
-            "message": message, "channel": chosen.channel, "provider_id": result.provider_id,
-            "at": moment.isoformat()}))
-        report.sent += 1
-        report.by_channel[chosen.channel] = report.by_channel.get(chosen.channel, 0) + 1
-        if len(outcomes) >= APPEND_BATCH:
+        finally:
             _record(store, outcomes, recorded_at)
-            outcomes = []
-    _record(store, outcomes, recorded_at)
     return report
+
+
+def _send(store: Store, due: _Due, channels: Mapping[str, Any], renderer: TemplateRenderer,
+          settings: DispatchSettings, clock: SimulatedClock | None, claimer: str,
+          report: DispatchReport) -> NewFact:
+    scheduled = next(e for e in due.events if isinstance(e, je.MessageScheduled))
+    channel = due.chosen.channel
+    if clock is not None:
+        clock.now = due.moment
+    try:
+        outbound = _outbound(store, scheduled, channel, renderer, settings)
+        result = channels[channel].send(outbound)
+    except TransientFailure as error:
+        report.retry_later += 1
+        return _released(due, claimer, f"{type(error).__name__}: {error}")
+    except (PermanentRejection, TemplateError) as error:
+        report.failed += 1
+        return NewFact(due.stream, je.MessageFailed, {
+            "message": due.message, "channel": channel,
+            "reason": f"{type(error).__name__}: {error}", "at": due.moment.isoformat()})
+    report.sent += 1
+    report.by_channel[channel] = report.by_channel.get(channel, 0) + 1
+    return NewFact(due.stream, je.MessageSent, {
+        "message": due.message, "channel": channel, "provider_id": result.provider_id,
+        "at": due.moment.isoformat()})
+
+
+def _released(due: _Due, claimer: str, reason: str) -> NewFact:
+    return NewFact(due.stream, je.MessageClaimReleased, {
+        "message": due.message, "claimed_by": claimer, "reason": reason,
+        "at": due.moment.isoformat()})
+
+
+def _taken(events: list[Any], now: datetime) -> bool:
+    """Whether the message is done, or claimed by a dispatcher whose lease still runs."""
+    claimed: je.MessageClaimed | None = None
+    for event in events:
+        if isinstance(event, je.MessageSent | je.MessageFailed):
+            return True
+        if isinstance(event, je.MessageClaimed):
+            claimed = event
+        elif isinstance(event, je.MessageClaimReleased):
+            claimed = None
+    return claimed is not None and datetime.fromisoformat(claimed.lease_until) > now
+
+
+def _claim(store: Store, batch: list[_Due], claimer: str, now: datetime) -> list[_Due]:
+    """Claim what no one else has, in one transaction under the writer lock: a stream
+    that moved since it was read is read again and left alone if it is taken now."""
+    won = []
+    with store.write() as unit:
+        heads = unit.tables.stream_versions([due.stream for due in batch])
+        for due in batch:
+            if heads.get(due.stream, 0) != due.events[-1].originator_version and _taken(
+                    stream_events(store, due.stream), now):
+                continue
+            won.append(due)
+        unit.append_facts([NewFact(due.stream, je.MessageClaimed, {
+            "message": due.message, "claimed_by": claimer,
+            "lease_until": (now + CLAIM_LEASE).isoformat(), "at": due.moment.isoformat()})
+            for due in won], recorded_at=now)
+    return won
 
 
 def _record(store: Store, outcomes: list[NewFact], recorded_at: datetime) -> None:

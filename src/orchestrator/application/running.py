@@ -18,7 +18,7 @@ from orchestrator.application.dispatch import (
 )
 from orchestrator.application.stores import store_of
 from orchestrator.application.tail import finish_write
-from orchestrator.campaigns.runtime.runner import RunReport, run_until
+from orchestrator.campaigns.runtime.runner import RunReport, RunSuperseded, run_until
 from orchestrator.rendering import TemplateRenderer
 
 
@@ -49,13 +49,29 @@ def advance(app: Any, until: datetime, *, store: Any = None) -> RunOutcome:
     with contextlib.ExitStack() as stack:
         if store is None:
             store = stack.enter_context(store_of(app))
-        settings = app.settings
-        report = run_until(store, until, recorded_at=app.now(), thresholds=settings.thresholds,
-                           templates_dir=settings.templates_dir, policy=settings.policy,
-                           channels=settings.channels_in_force)
+        report = _run_until_current(app, store, until)
         sent = send_chosen(app, store, report.unsent)
         finish_write(app, store)
     return RunOutcome(report, sent)
+
+
+RUN_ATTEMPTS = 5
+
+
+def _run_until_current(app: Any, store: Any, until: datetime) -> RunReport:
+    """Run to ``until``; when another run recorded first, run again from where it left
+    the engine (a lost race is a clean retry, never a second copy of its facts)."""
+    settings = app.settings
+    for attempt in range(1, RUN_ATTEMPTS + 1):
+        try:
+            return run_until(store, until, recorded_at=app.now(),
+                             thresholds=settings.thresholds,
+                             templates_dir=settings.templates_dir, policy=settings.policy,
+                             channels=settings.channels_in_force)
+        except RunSuperseded:
+            if attempt == RUN_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], None]) -> None:

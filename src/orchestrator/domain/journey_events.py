@@ -151,3 +151,26 @@ class MessageFailed(LedgerEvent):
     channel: str
     reason: str
     at: str
+
+
+class MessageClaimed(LedgerEvent):
+    """A dispatcher took the message to hand it to its channel: only the process that
+    recorded this claim sends it. Until ``lease_until`` no other may; a claim that
+    outlives its lease without an outcome (the process died mid-send) is ``in_doubt``
+    and may be claimed again, the provider's idempotency key (the message id) keeping the
+    second hand-over from becoming a second message."""
+
+    message: str
+    claimed_by: str
+    lease_until: str
+    at: str
+
+
+class MessageClaimReleased(LedgerEvent):
+    """The claimer gave the message back without an outcome (a transient failure: the
+    provider said "later"); the next dispatch may claim it at once."""
+
+    message: str
+    claimed_by: str
+    reason: str
+    at: str

@@ -8,8 +8,11 @@ Order: the policy's word (``scheduled``, ``deferred``, ``suppressed``, ``held_fo
 comes first; then the send (``sent``); then the provider's feedback, which only moves a
 message forward (``delivered`` < ``opened`` < ``clicked``: a late ``delivered`` after
 ``opened`` changes nothing, nor a late ``sent`` after ``delivered``). ``bounced`` and
-``failed`` end the message whatever came before. Complaints and unsubscribes are about
-the contact's channel (a suppression), not the message's status; they stay in its history.
+``failed`` end the message whatever came before. A message claimed by a dispatcher is
+``in_doubt`` until its outcome is recorded (if the process dies mid-send, it stays so
+until another dispatcher claims it again); a released claim puts it back to
+``scheduled``. Complaints and unsubscribes are about the contact's channel (a
+suppression), not the message's status; they stay in its history.
 """
 
 from __future__ import annotations
@@ -64,6 +67,14 @@ def advance(standing: MessageStanding, event: Any) -> MessageStanding:
             return standing  # the policy speaks before a send, never after it
         return replace(standing, status=event.status, channel=event.channel,
                        reason=f"{event.rule}: {event.reason}")
+    if isinstance(event, je.MessageClaimed):
+        if standing.status in (SCHEDULED, DEFERRED):
+            return replace(standing, status=IN_DOUBT)
+        return standing
+    if isinstance(event, je.MessageClaimReleased):
+        if standing.status == IN_DOUBT:
+            return replace(standing, status=SCHEDULED)
+        return standing
     if isinstance(event, je.MessageFailed):
         return replace(standing, status=FAILED, channel=event.channel, reason=event.reason)
     if isinstance(event, je.MessageSent):

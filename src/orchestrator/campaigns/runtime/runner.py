@@ -47,6 +47,7 @@ from orchestrator.domain.policy import PolicyConfig
 from orchestrator.domain.stages import StageThresholds
 from orchestrator.domain.suppressions import ChannelFeedback
 from orchestrator.domain.vocabulary import CHANNELS
+from orchestrator.errors import OrchestratorError
 from orchestrator.ingest.touchpoints import TYPES
 from orchestrator.rendering.catalog import TemplateCatalog
 from orchestrator.store import Store
@@ -193,7 +194,7 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
     engine = JourneyEngine(versions, history.view)
     memory = PolicyMemory()
     desk = PolicyDesk(TemplateCatalog(templates_dir), thresholds, policy, live=channels)
-    clock, high_water = _progress(store)
+    clock, high_water, engine_version = _progress(store)
     pending: list[tuple[datetime, int, Any]] = []
     last_position = 0
     for recorded in read_log(store):
@@ -251,7 +252,7 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
     report.decisions = Counter(e.fields["status"] for e in run.emitted
                                if issubclass(e.event_class, je.MessageDecided))
     report.recorded = _record(store, run.emitted, until, max(last_position, high_water),
-                              recorded_at)
+                              recorded_at, engine_version)
     report.unsent = sorted(memory.unsent)
     return report
 
@@ -367,17 +368,31 @@ def _timeline(due: list[tuple[datetime, int, Any]], broadcasts: Iterable[Publish
     return items
 
 
-def _progress(store: Store) -> tuple[datetime | None, int]:
+class RunSuperseded(OrchestratorError):
+    """Another run advanced the engine while this one was computing: what this one
+    computed is stale and is not recorded (run again, from the other run's clock)."""
+
+    exit_code = 1
+
+
+def _progress(store: Store) -> tuple[datetime | None, int, int]:
+    """The engine's clock, its high-water position, and the version of its stream."""
     events = list(store.ledger.events.get(ENGINE_STREAM, desc=True, limit=1))
     if not events:
-        return None, 0
-    return datetime.fromisoformat(events[0].clock), events[0].high_water
+        return None, 0, 0
+    latest = events[0]
+    return datetime.fromisoformat(latest.clock), latest.high_water, latest.originator_version
 
 
 def _record(store: Store, emitted: list[Any], until: datetime, high_water: int,
-            recorded_at: datetime) -> int:
+            recorded_at: datetime, engine_version: int) -> int:
     clock = Emitted(ENGINE_STREAM, je.EngineAdvanced,
                     {"clock": until.isoformat(), "high_water": high_water})
     with store.write() as unit:
+        # Checked under the writer lock: the engine's stream is the run's whole input,
+        # so if it moved, another run recorded first and everything here may repeat it.
+        head = unit.tables.stream_versions([ENGINE_STREAM]).get(ENGINE_STREAM, 0)
+        if head != engine_version:
+            raise RunSuperseded(f"the engine moved to version {head} during this run")
         unit.append_facts([*emitted, clock], recorded_at=recorded_at)
     return len(emitted)
