@@ -160,7 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     _command(commands, common, "forget", "erase a contact's personal data "
              "(crypto-shredding)", cmd_forget, (("contact",), {}),
              by("who asked for the erasure"),
-             (("--reference",), {"default": None, "help": "the request's reference"}))
+             (("--reference",), {"default": None, "help": "the request's reference"}),
+             (("--outbox",), {"default": None, "metavar": "DIR", "help": "also remove the "
+                              "contact's messages from this dry-run outbox"}))
     return parser
 
 
@@ -271,9 +273,17 @@ def cmd_run(app: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _behind(events: int) -> None:
+    if events:
+        print(f"note: the read model is {events:,} event(s) behind the store; any write "
+              f"command, or `orchestrator projections rebuild`, brings it up to date",
+              file=sys.stderr)
+
+
 def cmd_review_list(app: Any, args: argparse.Namespace) -> int:
     from orchestrator.application.reviewing import held_for_review
-    rows = held_for_review(app)
+    rows, behind = held_for_review(app)
+    _behind(behind)
     return _show(args, rows, lambda: console.held_text(rows))
 
 
@@ -289,14 +299,16 @@ def cmd_review_act(app: Any, args: argparse.Namespace) -> int:
 
 def cmd_messages(app: Any, args: argparse.Namespace) -> int:
     from orchestrator.application.reading import messages
-    rows = messages(app, args.contact)
-    return _show(args, rows, lambda: console.messages_text(rows))
+    found = messages(app, args.contact)
+    _behind(found.behind)
+    return _show(args, found.rows, lambda: console.messages_text(found.rows))
 
 
 def cmd_contacts(app: Any, args: argparse.Namespace) -> int:
     from orchestrator.application.reading import contacts
-    now, rows = contacts(app, as_of=args.as_of, stage=args.stage)
-    return _show(args, rows, lambda: console.contacts_text(rows, now))
+    now, found = contacts(app, as_of=args.as_of, stage=args.stage)
+    _behind(found.behind)
+    return _show(args, found.rows, lambda: console.contacts_text(found.rows, now))
 
 
 def cmd_projections_rebuild(app: Any, args: argparse.Namespace) -> int:
@@ -365,12 +377,15 @@ def cmd_audit_keygen(app: Any, args: argparse.Namespace) -> int:
 def cmd_forget(app: Any, args: argparse.Namespace) -> int:
     from orchestrator.application.forgetting import forget_contact
     erasure = forget_contact(app, args.contact, requested_by=args.by,
-                             reference=args.reference)
+                             reference=args.reference, outbox=args.outbox)
     return _show(args, {"contact": erasure.contact, "keys_destroyed": erasure.keys_destroyed,
                         "subjects": [str(s) for s in erasure.subjects],
-                        "position": erasure.position},
+                        "position": erasure.position,
+                        "outbox_removed": erasure.outbox_removed},
                  lambda: f"forgot {erasure.contact}: {erasure.keys_destroyed} key(s) "
-                         f"destroyed; erasure recorded at position {erasure.position}")
+                         f"destroyed; erasure recorded at position {erasure.position}"
+                         + (f"; {erasure.outbox_removed} outbox file(s) and line(s) removed"
+                            if args.outbox else ""))
 
 
 def cmd_audit_summary(app: Any, args: argparse.Namespace) -> int:

@@ -94,3 +94,27 @@ def test_no_plain_copy_and_no_key_is_left_in_the_sqlite_files(cli, sqlite_url):
     content = b"".join(p.read_bytes() for p in files)
     for secret in (EMAIL.encode(), PHONE.encode(), b"hi there", *keys.values()):
         assert secret not in content
+
+
+def test_forget_with_an_outbox_removes_the_contacts_dry_run_files(cli, store_url, tmp_path):
+    from tests.journeys_support import THANKS_ON_PURCHASE, JourneyWorld
+    world = JourneyWorld(cli, store_url, tmp_path)
+    world.publish(THANKS_ON_PURCHASE)
+    people = {"ERIN": (EMAIL, PHONE, "email"), "KEPT": (OTHER_EMAIL, "+447700900555", "sms")}
+    for key, (email, phone, channel) in people.items():
+        world.ingest(contact(f"c-{key}", AT, contact=key, email=email, phone=phone,
+                             timezone="Europe/London"),
+                     consent(f"g-{key}", AT, contact=key, channel=channel),
+                     purchase(f"p-{key}", AT, contact=key))
+    world.run("2026-02-03T00:00:00+00:00")
+    ids = {m["contact"]: m["id"] for m in world.messages()}
+    assert (world.outbox / "email" / f"{ids['ERIN']}.eml").exists()
+
+    result = world.run_cli("forget", "ERIN", "--outbox", str(world.outbox), "--json")
+
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["outbox_removed"] == 1
+    assert not (world.outbox / "email" / f"{ids['ERIN']}.eml").exists()
+    everything = "".join(p.read_text() for p in world.outbox.rglob("*") if p.is_file())
+    assert EMAIL not in everything and "Erin" not in everything
+    assert ids["KEPT"] in (world.outbox / "sms.jsonl").read_text()  # others untouched

@@ -8,19 +8,21 @@ rewritten: counts, decisions and the chain survive; the personal fields read as 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from orchestrator.application.stores import store_of
 from orchestrator.application.tail import finish_write
+from orchestrator.channels.dry_run.erasure import forget_messages
 from orchestrator.domain import events as ev
+from orchestrator.domain import journey_events as je
 from orchestrator.domain import subjects
 from orchestrator.domain.new_fact import NewFact
 from orchestrator.errors import UsageError
 from orchestrator.store import Store
-from orchestrator.store.reader import related_subjects, stream_events
+from orchestrator.store.reader import read_log, related_subjects, stream_events
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Erasure:
     subjects: list[UUID]
     keys_destroyed: int
     position: int
+    outbox_removed: int = 0  # dry-run files and lines removed with --outbox
 
 
 def forget(store: Store, contact: str, *, now: datetime, requested_by: str,
@@ -50,11 +53,17 @@ def forget(store: Store, contact: str, *, now: datetime, requested_by: str,
 
 
 def forget_contact(app: Any, contact: str, *, requested_by: str | None = None,
-                   reference: str | None = None) -> Erasure:
-    """Use case: erase a contact's personal data, then the write tail."""
+                   reference: str | None = None, outbox: str | None = None) -> Erasure:
+    """Use case: erase a contact's personal data, then the write tail; with ``outbox``,
+    also the dry-run files of the contact's messages there."""
     with store_of(app) as store:
         erasure = forget(store, contact, now=app.now(),
                          requested_by=requested_by or app.settings.actor,
                          request_reference=reference)
         finish_write(app, store)
+        if outbox is not None:
+            messages = [recorded.event.message for recorded in
+                        read_log(store, only=(je.MessageScheduled,))
+                        if recorded.event.contact == contact]
+            erasure = replace(erasure, outbox_removed=forget_messages(outbox, messages))
     return erasure

@@ -5,6 +5,7 @@ Audit views open the store read-only and wire no channel at all."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
@@ -21,24 +22,34 @@ from orchestrator.persistence.checkpoints import (
     read_checkpoint_file,
 )
 from orchestrator.projections.contact_directory import directory_rows, message_rows
-from orchestrator.projections.runner import catch_up, open_directory, rebuild
+from orchestrator.projections.runner import read_directory, rebuild
 from orchestrator.store.reader import contact_state
 
 
-def messages(app: Any, contact: str | None = None) -> list[dict[str, Any]]:
-    with store_of(app) as store:
-        directory = open_directory(store)
-        catch_up(store, directory)
-        return message_rows(directory.view, contact)
+@dataclass(frozen=True)
+class Rows:
+    """Rows of a read model as it is, and how many recorded events it has not applied
+    (read commands never write, so they do not catch it up: every write command does)."""
+
+    rows: list[dict[str, Any]]
+    behind: int
+
+
+def messages(app: Any, contact: str | None = None) -> Rows:
+    with store_of(app, read_only=True) as store:
+        model = read_directory(store)
+        rows = message_rows(model.directory.view, contact) if model.directory else []
+        return Rows(rows, model.behind)
 
 
 def contacts(app: Any, *, as_of: datetime | None = None, stage: str | None = None
-             ) -> tuple[datetime, list[dict[str, Any]]]:
+             ) -> tuple[datetime, Rows]:
     now = as_of or app.now()
-    with store_of(app) as store:
-        directory = open_directory(store)
-        catch_up(store, directory)
-        return now, directory_rows(directory.view, now, app.settings.thresholds, stage)
+    with store_of(app, read_only=True) as store:
+        model = read_directory(store)
+        rows = (directory_rows(model.directory.view, now, app.settings.thresholds, stage)
+                if model.directory else [])
+        return now, Rows(rows, model.behind)
 
 
 def rebuild_read_models(app: Any) -> int:

@@ -9,7 +9,7 @@ from orchestrator.application.tail import finish_write
 from orchestrator.campaigns.runtime import review
 from orchestrator.campaigns.runtime.decisions import PolicyDesk
 from orchestrator.projections.contact_directory import message_rows
-from orchestrator.projections.runner import catch_up, open_directory
+from orchestrator.projections.runner import read_directory
 from orchestrator.rendering.catalog import TemplateCatalog
 
 
@@ -19,12 +19,12 @@ def policy_desk(app: Any) -> PolicyDesk:
                       settings.policy, live=settings.channels_in_force)
 
 
-def held_for_review(app: Any) -> list[dict[str, Any]]:
-    with store_of(app) as store:
-        directory = open_directory(store)
-        catch_up(store, directory)
-        rows = message_rows(directory.view)
-    return [row for row in rows if row["status"] == "held_for_review"]
+def held_for_review(app: Any) -> tuple[list[dict[str, Any]], int]:
+    """The held messages from the read model as it is, and how far behind it is."""
+    with store_of(app, read_only=True) as store:
+        model = read_directory(store)
+        rows = message_rows(model.directory.view) if model.directory else []
+    return [row for row in rows if row["status"] == "held_for_review"], model.behind
 
 
 def decide_review(app: Any, message: str, *, approve: bool, actor: str | None = None,

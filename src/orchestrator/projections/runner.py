@@ -7,6 +7,7 @@ hands each page to the projection; each page commits with its tracking position.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from eventsourcing.persistence import Tracking
 
@@ -27,6 +28,25 @@ def open_directory(store: Store) -> ContactDirectory:
         view.drop_tables(ContactDirectory.family)
         view.create_tables()
     return ContactDirectory(view)
+
+
+@dataclass(frozen=True)
+class ReadModel:
+    """The directory as it is, for readers, and how far behind the store it is."""
+
+    directory: ContactDirectory | None  # None: no read model was ever built here
+    behind: int
+
+
+def read_directory(store: Store) -> ReadModel:
+    """The directory for reading only: nothing is created or caught up (a reader may have
+    no right to write), so the result says how many events it has not applied yet."""
+    view = SQLAlchemyView(store.engine, ContactDirectory.name)
+    head = store.max_position()
+    if not view.has_tables():
+        return ReadModel(None, head)
+    return ReadModel(ContactDirectory(view),
+                     head - (view.max_tracking_id(store.ledger.name) or 0))
 
 
 def catch_up(store: Store, projection: ContactDirectory,

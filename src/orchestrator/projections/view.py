@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from orchestrator.projections import tables as t
@@ -22,6 +22,10 @@ class SQLAlchemyView(TrackingRecorder):
     def __init__(self, engine: Engine, projection: str):
         self.engine = engine
         self.projection = projection
+
+    def has_tables(self) -> bool:
+        tables = set(inspect(self.engine).get_table_names())
+        return all(table.name in tables for table in (t.tracking, *t.VIEW_TABLES))
 
     def create_tables(self) -> None:
         t.metadata.create_all(self.engine)

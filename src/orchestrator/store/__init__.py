@@ -156,7 +156,7 @@ class Store:
         """The SQLAlchemy engine for read models (same database), made on first use."""
         if self._engine is None:
             from orchestrator.store.sql import engine_for
-            self._engine = engine_for(self.location)
+            self._engine = engine_for(self.location, read_only=self.read_only)
         return self._engine
 
     def close(self) -> None:

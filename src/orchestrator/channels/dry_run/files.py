@@ -75,6 +75,30 @@ class AppendOnceLog:
             self._keys.add(key)
             return True
 
+    def remove(self, keys: set[str]) -> int:
+        """Rewrite the file without the records of ``keys`` (erasure); returns how many
+        went. The header and every other line stay as they were."""
+        with self._lock:
+            try:
+                lines = self.path.read_bytes().split(b"\n")
+            except FileNotFoundError:
+                return 0
+            kept, removed = [], 0
+            for raw in lines:
+                try:
+                    key = self._key_of(raw.decode("utf-8").rstrip("\r")) if raw else None
+                except ValueError:
+                    key = None
+                if key in keys:
+                    removed += 1
+                else:
+                    kept.append(raw)
+            if removed:
+                write_atomically(self.path, b"\n".join(kept))
+                self._keys.clear()  # read again from the start on the next look
+                self._read_up_to = 0
+            return removed
+
     def keys(self) -> frozenset[str]:
         with self._lock:
             self._catch_up()
