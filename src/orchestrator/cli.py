@@ -19,6 +19,7 @@ from typing import Any
 
 from orchestrator import bootstrap, console
 from orchestrator.console import ProgressLine
+from orchestrator.domain.time_range import out_of_range
 from orchestrator.errors import InvalidInput, OrchestratorError
 
 
@@ -30,6 +31,9 @@ def _timestamp(text: str) -> datetime:
             f"{text!r} is not an ISO-8601 timestamp (e.g. 2026-03-01T09:00:00+00:00)") from None
     if moment.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset; add one, e.g. +00:00")
+    reason = out_of_range(moment)
+    if reason:
+        raise argparse.ArgumentTypeError(f"{text!r} {reason}")
     return moment
 
 

@@ -76,6 +76,12 @@ def render_summary(summary: dict[str, Any]) -> str:
                          f"{'#' * round(share * 40)}")
     lines.append(f"\nsocial handles not tied to any contact (stage unknown): "
                  f"{summary['unknown_handles']:,}")
+    failures = summary.get("processing_failures") or []
+    if failures:
+        lines.append(f"\nprocessing failures: {len(failures):,} recorded fact(s) skipped by "
+                     "every consumer:")
+        lines.extend(f"  position {f['position']}: {f['type']}: {f['reason']}"
+                     for f in failures[:20])
     return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ from orchestrator.domain import subjects
 from orchestrator.domain.contact import fold
 from orchestrator.domain.events import ERASED
 from orchestrator.domain.stages import StageThresholds
+from orchestrator.domain.time_range import unusable_time
 from orchestrator.store import Store
 from orchestrator.store.reader import read_log
 
@@ -24,9 +25,15 @@ def population_summary(store: Store, as_of: datetime,
     stances: Counter[str] = Counter()
     authors: Counter[str] = Counter()
     events = 0
+    failures: list[dict[str, Any]] = []
     for recorded in read_log(store):
         events += 1
         fact = recorded.event
+        reason = unusable_time(fact)
+        if reason is not None:
+            failures.append({"position": recorded.position, "type": type(fact).__name__,
+                             "reason": reason})
+            continue
         contact = getattr(fact, "contact", None)
         if isinstance(fact, ev.InboundSmsReceived):
             phone_facts[fact.originator_id].append(fact)
@@ -64,4 +71,6 @@ def population_summary(store: Store, as_of: datetime,
         "suppressions": dict(sorted(suppressions.items())),
         "mentions_by_stance": dict(sorted(stances.items())),
         "mentions_by_author_kind": dict(sorted(authors.items())),
+        # Facts every consumer skips (read models, runs, views) rather than crash on.
+        "processing_failures": failures,
     }

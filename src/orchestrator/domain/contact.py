@@ -17,6 +17,7 @@ from typing import Any
 from orchestrator.domain import events as ev
 from orchestrator.domain import suppressions
 from orchestrator.domain.stages import StageThresholds, relationship_stage
+from orchestrator.domain.time_range import unusable_time
 from orchestrator.domain.vocabulary import PRIVATE_CHANNELS
 
 
@@ -81,7 +82,8 @@ def fold(contact: str, facts: Iterable[Any], as_of: datetime | None = None) -> C
     """The contact's state from its facts (events of its own stream, plus those of the
     phone numbers and handles tied to it), as of ``as_of`` (all of them when ``None``)."""
     state = ContactState(contact=contact)
-    for fact in sorted(facts, key=_business_order):
+    usable = [fact for fact in facts if unusable_time(fact) is None]
+    for fact in sorted(usable, key=_business_order):
         at = business_time(fact)
         if as_of is not None and at is not None and at > as_of:
             continue

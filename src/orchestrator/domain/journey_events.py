@@ -174,3 +174,13 @@ class MessageClaimReleased(LedgerEvent):
     claimed_by: str
     reason: str
     at: str
+
+
+class EventProcessingFailed(LedgerEvent):
+    """A consumer of the log (``engine``: the runs) could not use a recorded fact and
+    went on without it; ``position`` names the fact, ``reason`` says why."""
+
+    consumer: str
+    position: int
+    event_type: str
+    reason: str

@@ -25,6 +25,7 @@ from orchestrator.domain import message_lifecycle as lifecycle
 from orchestrator.domain import subjects, suppressions
 from orchestrator.domain.events import ERASED
 from orchestrator.domain.stages import StageThresholds, relationship_stage
+from orchestrator.domain.time_range import unusable_time
 from orchestrator.domain.vocabulary import PRIVATE_CHANNELS, PUBLIC_INTENTS
 from orchestrator.projections import tables as t
 from orchestrator.projections.view import SQLAlchemyView, upsert
@@ -37,7 +38,7 @@ def utc_text(at: str) -> str:
 class ContactDirectory(Projection[SQLAlchemyView]):
     family = "contact_directory"
     # Bump the version when the rows kept change: views of another version are rebuilt.
-    name = f"{family}@2"
+    name = f"{family}@3"
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process_page([domain_event], tracking)
@@ -54,6 +55,12 @@ class _Page:
         self.events = events
 
     def apply(self) -> None:
+        failures = [{"stream": e.originator_id.hex, "version": e.originator_version,
+                     "event_type": type(e).__name__, "reason": reason}
+                    for e in self.events if (reason := unusable_time(e))]
+        if failures:
+            upsert(self.conn, t.processing_failures, failures, ["stream", "version"])
+            self.events = [e for e in self.events if unusable_time(e) is None]
         names = sorted({e.contact for e in self.events if _contact_of(e)})
         contacts = self._load(t.contacts, t.contacts.c.contact, names, key="contact")
         consents = {(r["contact"], r["channel"], r["purpose"]): r for r in self._rows(

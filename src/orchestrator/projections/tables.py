@@ -102,5 +102,15 @@ channel_suppressions = Table(
     Column("touchpoint", String, nullable=False),
 )
 
-VIEW_TABLES = (contacts, purchases, consents, contact_phones, sms_opt_outs, messages,
-               channel_suppressions)
+# Recorded facts the directory could not apply (e.g. a time outside the supported range),
+# kept so that they are visible instead of stopping every later page.
+processing_failures = Table(
+    "rm_processing_failures", metadata,
+    Column("stream", String, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("event_type", String, nullable=False),
+    Column("reason", String, nullable=False),
+)
+
+VIEW_TABLES = (processing_failures, contacts, purchases, consents, contact_phones,
+               sms_opt_outs, messages, channel_suppressions)

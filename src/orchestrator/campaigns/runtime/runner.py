@@ -46,6 +46,7 @@ from orchestrator.domain.events import ERASED
 from orchestrator.domain.policy import PolicyConfig
 from orchestrator.domain.stages import StageThresholds
 from orchestrator.domain.suppressions import ChannelFeedback
+from orchestrator.domain.time_range import unusable_time
 from orchestrator.domain.vocabulary import CHANNELS
 from orchestrator.errors import OrchestratorError
 from orchestrator.ingest.touchpoints import TYPES
@@ -54,6 +55,7 @@ from orchestrator.store import Store
 from orchestrator.store.reader import read_log
 
 ENGINE_STREAM = uuid5(subjects.NAMESPACE, "engine:clock")
+FAILURES_STREAM = uuid5(subjects.NAMESPACE, "engine:processing-failures")
 TOUCHPOINT_TYPE = {spec.event_class: name for name, spec in TYPES.items()}
 INTERNAL_FIELDS = ("originator_id", "originator_version", "timestamp")
 
@@ -197,9 +199,17 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
     clock, high_water, engine_version = _progress(store)
     pending: list[tuple[datetime, int, Any]] = []
     last_position = 0
+    unusable: dict[int, tuple[str, str]] = {}  # position -> (event type, reason)
+    reported: set[int] = set()
     for recorded in read_log(store):
         event = recorded.event
         last_position = recorded.position
+        if isinstance(event, je.EventProcessingFailed):
+            reported.add(event.position)
+            continue
+        if isinstance(event, ev.TouchpointRecorded) and (reason := unusable_time(event)):
+            unusable[recorded.position] = (type(event).__name__, reason)
+            continue
         if isinstance(event, ev.TouchpointRecorded):
             at = datetime.fromisoformat(event.at)
             if clock is not None and recorded.position <= high_water and at <= clock:
@@ -251,6 +261,10 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
                        if e.event_class is je.MessageScheduled]
     report.decisions = Counter(e.fields["status"] for e in run.emitted
                                if issubclass(e.event_class, je.MessageDecided))
+    run.emitted.extend(
+        Emitted(FAILURES_STREAM, je.EventProcessingFailed, {
+            "consumer": "engine", "position": position, "event_type": kind, "reason": why})
+        for position, (kind, why) in sorted(unusable.items()) if position not in reported)
     report.recorded = _record(store, run.emitted, until, max(last_position, high_water),
                               recorded_at, engine_version)
     report.unsent = sorted(memory.unsent)
