@@ -6,12 +6,14 @@ from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event
 
+from orchestrator.persistence.postgres import CONNECT_TIMEOUT_SECONDS
 from orchestrator.persistence.sqlite import BUSY_TIMEOUT_SECONDS
 
 
 def engine_for(location: Any) -> Engine:
     if location.backend == "sqlite":
-        engine = create_engine(f"sqlite:///{location.sqlite_path}",
+        # URL.create: the path is taken as it is, never parsed ('?' or '#' in a name).
+        engine = create_engine(URL.create("sqlite", database=location.sqlite_path),
                                connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
 
         @event.listens_for(engine, "connect")
@@ -23,6 +25,9 @@ def engine_for(location: Any) -> Engine:
     url = URL.create("postgresql+psycopg", username=location.pg_user or None,
                      password=location.pg_password or None, host=location.pg_host,
                      port=int(location.pg_port), database=location.pg_dbname)
-    options = f"-c search_path={location.pg_schema}" if location.pg_schema else ""
-    return create_engine(url, connect_args={"options": options} if options else {},
-                         pool_size=2, max_overflow=2)
+    connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    if location.pg_schema:
+        # Quoted, as the event tables' schema is: "Marketing" stays Marketing. The name
+        # was checked to be a plain identifier when the URL was read.
+        connect_args["options"] = f'-c search_path="{location.pg_schema}"'
+    return create_engine(url, connect_args=connect_args, pool_size=2, max_overflow=2)
