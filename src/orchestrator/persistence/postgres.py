@@ -5,23 +5,107 @@ notification ids commit in order); the chain link is computed under that same lo
 the same transaction, so several worker processes can share one store. Triggers make the
 event and chain tables append-only: UPDATE, DELETE and TRUNCATE are refused by the
 database itself (erasure never needs them: it destroys keys, which live elsewhere).
+
+:func:`inspect` connects once, with a short connect timeout, before any of this is set up:
+an unreachable server is reported at once, naming host, port, database and user (never
+the password), and a schema holding another application's tables is refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresFactory, PostgresProcessRecorder
 from psycopg.sql import SQL, Identifier
 
+from orchestrator.errors import UsageError
 from orchestrator.persistence import chain
 
 APPEND_ONLY_TABLES = ("stored_events", "event_chain", "touchpoints")
 READ_ONLY = "ORCHESTRATOR_READ_ONLY"
+# Seconds one connection attempt may take (libpq's connect_timeout): an unreachable
+# server is reported in seconds, not after the pool's 30 s of retries.
+CONNECT_TIMEOUT_SECONDS = 3
+READ_ONLY_OPTIONS = "-c default_transaction_read_only=on"
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a PostgreSQL store is: server, credentials, database and schema."""
+
+    host: str
+    port: str
+    user: str
+    password: str = field(repr=False)
+    dbname: str = ""
+    schema: str = "public"
+
+    def server(self) -> str:
+        return (f"{self.host}:{self.port}, database {self.dbname}, "
+                f"as {self.user or 'the default user'}")
+
+
+def inspect(address: Address, *, read_only: bool) -> tuple[frozenset[str] | None, str, str]:
+    """What is in the store's schema, found in one short connection: the names of its
+    tables (None when the schema does not exist), the place as messages name it, and why
+    there is no store when there is none. For a writer a missing schema is made (as a
+    missing SQLite file would be). A server that cannot be reached, or a query refused,
+    raises :class:`UsageError` with the server's reason, never the password."""
+    where = f"schema {address.schema} of database {address.dbname}"
+    kwargs: dict[str, Any] = {"host": address.host, "port": address.port,
+                              "dbname": address.dbname,
+                              "connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    if address.user:
+        kwargs["user"] = address.user
+    if address.password:
+        kwargs["password"] = address.password
+    if read_only:
+        kwargs["options"] = READ_ONLY_OPTIONS
+    try:
+        connection = psycopg.connect(autocommit=True, **kwargs)
+    except psycopg.Error as error:
+        raise UsageError(f"cannot connect to PostgreSQL at {address.server()}: "
+                         f"{_reason(error, address)}") from None
+    try:
+        with connection:
+            if connection.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                                  (address.schema,)).fetchone() is None:
+                if read_only:
+                    return None, where, (f"schema {address.schema} does not exist in "
+                                         f"database {address.dbname}")
+                connection.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                    Identifier(address.schema)))
+                return frozenset(), where, ""
+            # Tables and views, except those an extension owns (PostGIS puts one in
+            # public): they are the database's, not another application's.
+            rows = connection.execute(
+                "SELECT c.relname FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
+                "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = "
+                "'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')",
+                (address.schema,)).fetchall()
+    except psycopg.Error as error:
+        raise UsageError(f"cannot use {where} at {address.server()}: "
+                         f"{_reason(error, address)}") from None
+    return frozenset(row[0] for row in rows), where, f"{where} holds no tables"
+
+
+def _reason(error: BaseException, address: Address) -> str:
+    """The server's or libpq's reason, on one line, without the connection preamble
+    (which repeats host and port) and without the password, should it ever appear."""
+    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    text = text.rsplit(" failed: ", 1)[-1].strip()
+    text = text.removeprefix("FATAL:").strip()
+    if address.password:
+        text = text.replace(address.password, "***")
+    return text or type(error).__name__
 
 
 class ChainedPostgresRecorder(PostgresProcessRecorder):
@@ -92,10 +176,12 @@ class Factory(PostgresFactory):
 
     def __init__(self, env: Any):
         super().__init__(env)
+        # Set before the pool opens: each connection attempt gives up after a few seconds.
+        self.datastore.pool.kwargs["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
         if (self.env.get(READ_ONLY) or "") == "1":
             # Every transaction of an auditor's session is READ ONLY: the server refuses
-            # any write, whatever the role could otherwise do. Set before the pool opens.
-            self.datastore.pool.kwargs["options"] = "-c default_transaction_read_only=on"
+            # any write, whatever the role could otherwise do.
+            self.datastore.pool.kwargs["options"] = READ_ONLY_OPTIONS
 
     def application_recorder(self) -> ChainedPostgresRecorder:  # type: ignore[override]
         recorder = ChainedPostgresRecorder(datastore=self.datastore)

@@ -9,14 +9,19 @@ Besides the library's ``stored_events`` table the store holds:
 - ``subject_keys``: per-subject keys for crypto-shredding, apart from the events;
 - ``touchpoints``: producer ids already recorded (idempotency) with a content digest;
 - ``checkpoints``: signed heads of the chain.
+
+:func:`inspect` looks at a path before any of this is set up, opening nothing for writing:
+the store refuses a folder, a file that is not SQLite, and another application's database.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
@@ -30,10 +35,12 @@ from eventsourcing.sqlite import (
 )
 from eventsourcing.utils import Environment, EnvType
 
+from orchestrator.errors import UsageError
 from orchestrator.persistence import chain
 
 BUSY_TIMEOUT_SECONDS = 300
 READ_ONLY = "ORCHESTRATOR_READ_ONLY"
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 EXTRA_TABLES = (
     "CREATE TABLE IF NOT EXISTS event_chain ("
@@ -67,12 +74,56 @@ class LedgerConnectionPool(SQLiteConnectionPool):
         # An auditor's connection: the file is opened with mode=ro, so no statement
         # issued through it can change the store, whatever the code above it does.
         raw = sqlite3.connect(
-            f"file:{self.db_name}?mode=ro", uri=True, check_same_thread=False,
+            read_only_uri(self.db_name), uri=True, check_same_thread=False,
             isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS,
         )
         raw.row_factory = sqlite3.Row
         raw.execute("PRAGMA query_only=ON")
         return SQLiteConnection(sqlite_conn=raw, max_age=self.max_age)
+
+
+def read_only_uri(path: str) -> str:
+    """``path`` as an SQLite URI opened read-only ('?', '#' and '%' in the name quoted, so
+    they stay part of the name)."""
+    return f"file:{quote(path)}?mode=ro"
+
+
+def inspect(path: str, *, read_only: bool) -> tuple[frozenset[str] | None, str, str]:
+    """What is at ``path``, found without writing anything: the names of its tables (None
+    when there is no file), the place as messages name it, and why there is no store
+    when there is none. A path that cannot hold a store raises :class:`UsageError`."""
+    if os.path.isdir(path):
+        raise UsageError(f"{path} is a folder; a store is an SQLite file, such as "
+                         f"{os.path.join(path, 'orchestrator.db')}")
+    if not os.path.exists(path):
+        folder = os.path.dirname(os.path.abspath(path))
+        if not read_only and not os.path.isdir(folder):
+            raise UsageError(f"cannot make a store at {path}: the folder {folder} "
+                             "does not exist")
+        return None, path, "the file does not exist"
+    if not os.path.isfile(path):
+        raise UsageError(f"{path} is not a regular file; a store is an SQLite file")
+    try:
+        with open(path, "rb") as file:
+            header = file.read(len(SQLITE_HEADER))
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    if header and header != SQLITE_HEADER:
+        raise UsageError(f"{path} is not an SQLite database; refusing to use it, "
+                         "nothing was written")
+    try:
+        connection = sqlite3.connect(read_only_uri(path), uri=True,
+                                     timeout=BUSY_TIMEOUT_SECONDS)
+        try:
+            rows = connection.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        raise UsageError(f"{path} is not a readable SQLite database ({error}); refusing "
+                         "to use it") from None
+    tables = frozenset(name for (name,) in rows if not name.startswith("sqlite_"))
+    return tables, path, "the database is empty"
 
 
 class LedgerDatastore(SQLiteDatastore):

@@ -35,6 +35,7 @@ class SQLAlchemyView(TrackingRecorder):
         with self.engine.begin() as conn:
             for table in t.VIEW_TABLES:
                 table.drop(conn, checkfirst=True)
+            t.tracking.create(conn, checkfirst=True)
             conn.execute(t.tracking.delete().where(
                 t.tracking.c.projection.startswith(family + "@") if family
                 else t.tracking.c.projection == self.projection))

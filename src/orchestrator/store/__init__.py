@@ -3,7 +3,9 @@
 The URL comes from the composition root (``--store``, else ``ORCHESTRATOR_STORE``,
 else ``sqlite:///orchestrator.db``). ``sqlite:///PATH`` is the embedded default;
 ``postgresql://user[:password]@host[:port]/db[?schema=NAME]`` runs the same product on
-PostgreSQL.
+PostgreSQL. Before anything is created the store makes sure the URL names one of our
+stores or nothing yet (see :func:`_recognise` and docs/store-urls.md); anything else is a
+one-line :class:`UsageError`, and no message shows a password (:func:`redact`).
 
 Everything is the eventsourcing library underneath: its recorders (subclassed only to
 extend the tamper-evidence chain in the same transaction), its mapper (subclassed to seal
@@ -12,13 +14,13 @@ personal fields per subject) and its notification log.
 
 from __future__ import annotations
 
-import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -33,6 +35,22 @@ from orchestrator.persistence.sealing import KeyRing, SealingMapper, new_key
 APPEND_BATCH = 2000
 VERSION_LOOKUP_BATCH = 500
 
+# A PostgreSQL schema name as the store accepts it: a plain lowercase identifier, the
+# same quoted or not, so it means the same in every tool and in every statement (it is
+# quoted everywhere anyway; the library looks its types up by the name unquoted, so a
+# capital letter would not be found). ``pg_`` names are reserved by PostgreSQL.
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+SCHEMA_RULE = ("lowercase letters, digits and _, at most 63, not starting with a digit "
+               "or pg_")
+POSTGRES_OPTIONS = ("schema", "password")
+
+# The tables that make a database one of our stores (the library's events table and our
+# chain and keys), and the rest of a complete store. Both backends use these names.
+STORE_MARKERS = frozenset({"stored_events", "event_chain", "subject_keys"})
+STORE_TABLES = STORE_MARKERS | {"touchpoints", "checkpoints"}
+
+_SECRET_NAME = re.compile(r"pass|pwd|secret|token|key|auth|credential", re.IGNORECASE)
+
 
 @dataclass(frozen=True)
 class StoreLocation:
@@ -42,30 +60,78 @@ class StoreLocation:
     pg_host: str = ""
     pg_port: str = ""
     pg_user: str = ""
-    pg_password: str = ""
+    pg_password: str = field(default="", repr=False)
     pg_dbname: str = ""
     pg_schema: str = ""
 
     @classmethod
     def parse(cls, url: str) -> StoreLocation:
-        parts = urlsplit(url)
-        if parts.scheme == "sqlite":
-            path = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
-            if not path:
-                raise UsageError(f"store URL {redact(url)!r}: expected sqlite:///PATH")
-            return cls(url=url, backend="sqlite", sqlite_path=path)
-        if parts.scheme in ("postgresql", "postgres"):
-            dbname = parts.path.lstrip("/")
-            if not dbname or not parts.hostname:
-                raise UsageError(f"store URL {redact(url)!r}: expected "
-                                 "postgresql://user@host:port/database")
-            schema = parse_qs(parts.query).get("schema", [""])[0]
-            return cls(url=url, backend="postgresql", pg_host=parts.hostname,
-                       pg_port=str(parts.port or 5432), pg_user=unquote(parts.username or ""),
-                       pg_password=unquote(parts.password or ""), pg_dbname=dbname,
-                       pg_schema=schema)
-        raise UsageError(f"store URL {redact(url)!r}: unknown scheme {parts.scheme!r}; "
+        """The location a store URL names, or a :class:`UsageError` saying what is wrong
+        with it (the URL shown with its secrets redacted). Nothing is opened here."""
+        scheme, sep, _ = url.partition("://")
+        if not sep:
+            # Not echoed: without a scheme there is no telling a password from a path.
+            raise UsageError("the store URL is not a URL (no scheme://); expected "
+                             "sqlite:///PATH or postgresql://user@host:port/db")
+        scheme = scheme.lower()
+        if scheme == "sqlite":
+            return cls._parse_sqlite(url)
+        if scheme in ("postgresql", "postgres"):
+            return cls._parse_postgres(url)
+        raise UsageError(f"store URL {redact(url)!r}: unknown scheme {scheme!r}; "
                          "expected sqlite:///PATH or postgresql://user@host:port/db")
+
+    @classmethod
+    def _parse_sqlite(cls, url: str) -> StoreLocation:
+        def refuse(why: str) -> UsageError:
+            return UsageError(f"store URL {redact(url)!r}: {why}")
+
+        if not url.startswith("sqlite:///") or not url[len("sqlite:///"):]:
+            raise refuse("expected sqlite:///PATH (sqlite:////PATH for an absolute path)")
+        raw = url[len("sqlite:///"):]
+        if _in_memory(unquote(raw)):
+            raise refuse("an in-memory SQLite database does not persist, and a store must; "
+                         "name a file, such as sqlite:///orchestrator.db")
+        if "?" in raw or "#" in raw:
+            raise refuse("an SQLite store URL takes no query or fragment; write a '?' or "
+                         "'#' that is part of the file name as %3F or %23")
+        path = unquote(raw)
+        if path.lower().startswith("file:"):
+            raise refuse("SQLite URI file names (file:...) are not supported; "
+                         "write the path itself")
+        return cls(url=url, backend="sqlite", sqlite_path=path)
+
+    @classmethod
+    def _parse_postgres(cls, url: str) -> StoreLocation:
+        def refuse(why: str) -> UsageError:
+            return UsageError(f"store URL {redact(url)!r}: {why}")
+
+        expected = "expected postgresql://user@host:port/database[?schema=NAME]"
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            # Not the parser's words: they may quote a piece of a mistyped password.
+            raise refuse(f"not a valid URL (is the port a number? write special characters "
+                         f"of the password as %XX); {expected}") from None
+        dbname = unquote(parts.path.lstrip("/"))
+        if not dbname or "/" in dbname or not parts.hostname:
+            raise refuse(expected)
+        if parts.fragment:
+            raise refuse(f"a fragment ('#...') is not part of a store URL; {expected}")
+        options = _query_options(parts.query, refuse)
+        password = unquote(parts.password or "")
+        if "password" in options:
+            if parts.password is not None:
+                raise refuse("the password is given twice (user:password@ and ?password=)")
+            password = options["password"]
+        schema = options.get("schema")
+        if schema is not None and (not SCHEMA_NAME.fullmatch(schema)
+                                   or schema.startswith("pg_")):
+            raise refuse(f"{schema!r} is not a valid schema name: use {SCHEMA_RULE}")
+        return cls(url=url, backend="postgresql", pg_host=parts.hostname,
+                   pg_port=str(port or 5432), pg_user=unquote(parts.username or ""),
+                   pg_password=password, pg_dbname=dbname, pg_schema=schema or "")
 
     def redacted(self) -> str:
         return redact(self.url)
@@ -96,13 +162,85 @@ class StoreLocation:
         return env
 
 
+def _in_memory(path: str) -> bool:
+    lowered = path.lower()
+    return ":memory:" in lowered or "mode=memory" in lowered
+
+
+def _query_options(query: str, refuse: Any) -> dict[str, str]:
+    """The ``?name=value`` options of a PostgreSQL store URL: only those we understand,
+    each at most once. Values are never quoted back (one may be a password)."""
+    options: dict[str, str] = {}
+    for part in query.split("&") if query else ():
+        name, equals, value = part.partition("=")
+        name = unquote(name)
+        if not equals:
+            raise refuse("each option in the query must be name=value")
+        if name not in POSTGRES_OPTIONS:
+            shown = f"{name!r}" if re.fullmatch(r"[A-Za-z_]{1,40}", name) else "an option"
+            raise refuse(f"{shown} is not an option of a store URL; the query takes only "
+                         f"{', '.join(f'{option}=...' for option in POSTGRES_OPTIONS)}")
+        if name in options:
+            raise refuse(f"the option {name!r} is given twice")
+        options[name] = unquote(value)
+    return options
+
+
+def without_secrets(text: str, url: str) -> str:
+    """``text`` (an error message about ``url``) minus anything of the URL's user part
+    or query, which may hold a password."""
+    for secret in _secrets_in(url):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _secrets_in(url: str) -> list[str]:
+    found: list[str] = []
+    _, sep, rest = url.partition("://")
+    if sep:
+        at = _userinfo_end(rest)
+        if at >= 0 and ":" in rest[:at]:
+            found.append(rest[:at].split(":", 1)[1])
+    query = url.partition("?")[2]
+    for part in query.split("&") if query else ():
+        name, _, value = part.partition("=")
+        if value and _SECRET_NAME.search(unquote(name)):
+            found.append(value)
+    found += [unquote(secret) for secret in found]
+    return sorted({secret for secret in found if secret}, key=len, reverse=True)
+
+
+def _userinfo_end(rest: str) -> int:
+    """Where the ``user:password`` part of ``rest`` (a URL after ``scheme://``) ends: the
+    last '@' before the query, else the last '@' at all (a password may hold '/', '?' or
+    '#' written as they are); -1 when there is no user part."""
+    if not rest or rest.startswith("/"):
+        return -1
+    before_query = rest.split("?", 1)[0]
+    at = before_query.rfind("@")
+    return at if at >= 0 else rest.rfind("@")
+
+
 def redact(url: str) -> str:
-    """The URL with any password replaced, fit for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return parts._replace(netloc=netloc).geturl()
-    return url
+    """The URL with its password, and any password-like query value (``password=``,
+    ``sslpassword=``, ``token=``...), replaced by ``***``: fit for logs and messages.
+    It never fails, whatever the text; nothing else of the URL is changed."""
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        at = _userinfo_end(rest)
+        if at >= 0 and ":" in rest[:at]:
+            rest = rest[:at].split(":", 1)[0] + ":***" + rest[at:]
+        url = scheme + sep + rest
+    head, question, tail = url.partition("?")
+    if not question:
+        return url
+    query, hash_, fragment = tail.partition("#")
+    parts = []
+    for part in query.split("&"):
+        name, equals, value = part.partition("=")
+        parts.append(f"{name}=***" if equals and value and _SECRET_NAME.search(unquote(name))
+                     else part)
+    return head + question + "&".join(parts) + hash_ + fragment
 
 
 class Ledger(Application[UUID]):
@@ -140,9 +278,7 @@ class Store:
         self.read_only = read_only
         self._engine: Any = None
         self.backend: Any = sqlite_backend if location.backend == "sqlite" else pg_backend
-        if location.backend == "sqlite" and read_only and not os.path.exists(
-                location.sqlite_path):
-            raise UsageError(f"store {location.redacted()!r} does not exist")
+        _recognise(location, read_only=read_only)
         self.ledger = Ledger(location.eventsourcing_env(read_only=read_only))
         self.recorder: Any = self.ledger.recorder
         self.ledger.keys.table = _StoreKeyTable(self)
@@ -191,6 +327,41 @@ class Store:
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+
+def _recognise(location: StoreLocation, *, read_only: bool) -> None:
+    """Make sure ``location`` holds one of our stores, or nothing at all (then a writer
+    may make one there), before anything is created or written: a file that is not an
+    SQLite database, another application's database, or (for a reader) an empty one is
+    refused with one line saying why."""
+    try:
+        if location.backend == "sqlite":
+            tables, where, absent = sqlite_backend.inspect(location.sqlite_path,
+                                                           read_only=read_only)
+        else:
+            tables, where, absent = pg_backend.inspect(pg_backend.Address(
+                host=location.pg_host, port=location.pg_port, user=location.pg_user,
+                password=location.pg_password, dbname=location.pg_dbname,
+                schema=location.pg_schema or "public"), read_only=read_only)
+    except UsageError as error:
+        raise UsageError(f"store {location.redacted()}: "
+                         f"{without_secrets(str(error), location.url)}") from None
+    if not tables:
+        if read_only:
+            raise UsageError(f"no store at {location.redacted()}: {absent}")
+        return
+    if tables >= STORE_MARKERS:
+        missing = sorted(STORE_TABLES - tables)
+        if read_only and missing:
+            raise UsageError(f"store {location.redacted()}: {where} is an incomplete store "
+                             f"(no table {', '.join(missing)}); a writing command such as "
+                             "`orchestrator projections rebuild` completes it")
+        return
+    names = sorted(tables)
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    raise UsageError(f"store {location.redacted()}: {where} is not an orchestrator store "
+                     f"(its tables: {shown}; a store has {', '.join(sorted(STORE_MARKERS))}); "
+                     "refusing to use it, nothing was written")
 
 
 class WriteUnit:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event
 
+from orchestrator.persistence.postgres import CONNECT_TIMEOUT_SECONDS
 from orchestrator.persistence.sqlite import BUSY_TIMEOUT_SECONDS
 
 
@@ -16,11 +17,13 @@ def engine_for(location: Any, *, read_only: bool = False) -> Engine:
     reader cannot change the read models either (nor needs the right to)."""
     if location.backend == "sqlite":
         if read_only:
+            # as_uri() percent-encodes the path, so '?' or '#' in a name stay in it.
             path = pathlib.Path(location.sqlite_path).resolve().as_uri()
             return create_engine("sqlite://", creator=lambda: sqlite3.connect(
                 f"{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS,
                 check_same_thread=False))
-        engine = create_engine(f"sqlite:///{location.sqlite_path}",
+        # URL.create: the path is taken as it is, never parsed ('?' or '#' in a name).
+        engine = create_engine(URL.create("sqlite", database=location.sqlite_path),
                                connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
 
         @event.listens_for(engine, "connect")
@@ -32,8 +35,14 @@ def engine_for(location: Any, *, read_only: bool = False) -> Engine:
     url = URL.create("postgresql+psycopg", username=location.pg_user or None,
                      password=location.pg_password or None, host=location.pg_host,
                      port=int(location.pg_port), database=location.pg_dbname)
-    options = f"-c search_path={location.pg_schema}" if location.pg_schema else ""
+    connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    options = []
+    if location.pg_schema:
+        # Quoted, as the event tables' schema is. The name was checked to be a plain
+        # identifier when the URL was read.
+        options.append(f'-c search_path="{location.pg_schema}"')
     if read_only:
-        options = f"{options} -c default_transaction_read_only=on".strip()
-    return create_engine(url, connect_args={"options": options} if options else {},
-                         pool_size=2, max_overflow=2)
+        options.append("-c default_transaction_read_only=on")
+    if options:
+        connect_args["options"] = " ".join(options)
+    return create_engine(url, connect_args=connect_args, pool_size=2, max_overflow=2)

@@ -6,13 +6,20 @@ spells them out). Problems are reported all at once as ``FILE:LINE:COL: message`
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import time
 from pathlib import Path
 
 from orchestrator.campaigns.language.node_reader import NodeReader
 from orchestrator.campaigns.language.problems import JourneyInvalid, Position
-from orchestrator.campaigns.language.yaml_source import YamlMapping, YamlNode, parse_yaml_source
+from orchestrator.campaigns.language.yaml_source import (
+    MAX_SOURCE_BYTES,
+    YamlMapping,
+    YamlNode,
+    oversized,
+    parse_yaml_source,
+)
 from orchestrator.domain.policy import FrequencyCap, PolicyConfig, PolicyInputError
 from orchestrator.domain.vocabulary import CONTACT_KINDS, STANCES
 
@@ -23,9 +30,16 @@ CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 
 def load_policy(path: str | Path) -> PolicyConfig:
+    """The policy in ``path``. Problems name ``FILE:LINE:COL`` and what was expected; a
+    file that is not YAML settings at all is never quoted (see ``yaml_source``)."""
     file = str(path)
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as source:
+            size = os.fstat(source.fileno()).st_size
+            if (too_large := oversized(file, size)) is not None:
+                raise JourneyInvalid([too_large])
+            # Read no more than the limit allows, whatever the path is (a device, a pipe).
+            data = source.read(MAX_SOURCE_BYTES + 1)
     except OSError as error:
         raise JourneyInvalid([_problem(file, Position(1, 1),
                                        f"cannot read: {error.strerror}")]) from None

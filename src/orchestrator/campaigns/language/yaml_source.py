@@ -13,6 +13,13 @@ Deliberately refused, each reported as a problem at its place:
 - keys that appear twice in one mapping (YAML libraries silently keep the last one);
 - files over :data:`MAX_SOURCE_BYTES` and nesting deeper than :data:`MAX_DEPTH`.
 
+What messages quote back of the file (secrets have no place in output):
+
+- nothing of a document whose top level is not a mapping: every journey and settings
+  file is one, so such a file is not one at all (``/etc/passwd`` given by mistake, a
+  ``.env`` file, a key) and its text is never shown, only what it is ("text", "a list");
+- of a value inside a mapping, at most :data:`MAX_QUOTED` characters.
+
 Scalars are read the YAML 1.2 way (decimal numbers only): only ``true``/``false`` are
 booleans and there are no dates or sexagesimal numbers, so ``on:``, ``no`` or ``1:30``
 stay text. Keys are always the text as written.
@@ -21,7 +28,7 @@ stay text. Keys are always the text as written.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import yaml
 
@@ -29,6 +36,7 @@ from orchestrator.campaigns.language.problems import Position, Problem
 
 MAX_SOURCE_BYTES = 1024 * 1024
 MAX_DEPTH = 50
+MAX_QUOTED = 40
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (_TAG + name for name in ("str", "int", "float", "bool", "null"))
@@ -73,6 +81,9 @@ class YamlScalar:
 
     ``refused`` marks a stand-in for something already reported (an alias or a custom
     tag), so later checks stay quiet about it instead of reporting it twice.
+
+    ``opaque`` marks a scalar that is a whole document: a file that is not YAML settings
+    at all, whose text messages never quote (see the module docstring).
     """
 
     value: str | int | float | bool | None
@@ -80,6 +91,7 @@ class YamlScalar:
     value_col: int | None = None
     refused: bool = False
     text: str = ""
+    opaque: bool = False
 
     def position_at(self, offset: int | None) -> Position:
         """The place of the ``offset``-th character of the text, when the text is written
@@ -141,12 +153,16 @@ def describe(node: YamlNode) -> str:
     if isinstance(node, YamlSequence):
         return "a list"
     value = node.value
+    if node.opaque:
+        return "text, not key: value pairs (the file's content is not shown)"
     if value is None:
         return "nothing"
     if isinstance(value, bool):
         return f"the value {str(value).lower()}"
     if isinstance(value, int | float):
         return f"the number {value}"
+    if len(value) > MAX_QUOTED:
+        return f"{value[:MAX_QUOTED]!r}... ({len(value)} characters)"
     return repr(value)
 
 
@@ -200,6 +216,8 @@ def parse_yaml_source(data: bytes | str, file: str) -> YamlDocument:
     if node is None:
         return YamlDocument(None, tuple(problems))
     root = _convert(node, text, file, problems)
+    if isinstance(root, YamlScalar):
+        root = replace(root, opaque=True)
     return YamlDocument(root, tuple(problems))
 
 
