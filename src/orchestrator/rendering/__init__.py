@@ -3,19 +3,23 @@
 from orchestrator.rendering.errors import (
     ContactDataRefused,
     TemplateError,
+    TemplateLimitExceeded,
     TemplateNotFound,
     TemplateRenderFailed,
     TemplateSyntaxInvalid,
     TemplateUnsafe,
     TemplateVariableMissing,
 )
+from orchestrator.rendering.limits import RenderLimits
 from orchestrator.rendering.renderer import PUBLIC_CONTEXT_NAMES, RenderedMessage, TemplateRenderer
 
 __all__ = [
     "PUBLIC_CONTEXT_NAMES",
     "ContactDataRefused",
+    "RenderLimits",
     "RenderedMessage",
     "TemplateError",
+    "TemplateLimitExceeded",
     "TemplateNotFound",
     "TemplateRenderFailed",
     "TemplateRenderer",

@@ -8,6 +8,10 @@ OrchestratorError
     ├── TemplateVariableMissing    the template uses a variable the context lacks
     ├── TemplateUnsafe             the sandbox refused an attribute or call
     ├── TemplateRenderFailed       anything else that failed while rendering
+    │   └── TemplateLimitExceeded  the render went over a limit (time, output, loop
+    │                              iterations, string, list, range or integer size:
+    │                              rendering.limits); also what validation reports
+    │                              when a template would go over one every time
     └── ContactDataRefused         contact data was offered to (or used by) a public
                                    template; public posts never carry personal data
 """
@@ -19,6 +23,7 @@ from orchestrator.errors import OrchestratorError
 __all__ = [
     "ContactDataRefused",
     "TemplateError",
+    "TemplateLimitExceeded",
     "TemplateNotFound",
     "TemplateRenderFailed",
     "TemplateSyntaxInvalid",
@@ -62,6 +67,11 @@ class TemplateUnsafe(TemplateError):
 
 class TemplateRenderFailed(TemplateError):
     pass
+
+
+class TemplateLimitExceeded(TemplateRenderFailed):
+    """The template went over one of the limits of :mod:`orchestrator.rendering.limits`
+    (the message names which): it is stopped, and the message fails."""
 
 
 class ContactDataRefused(TemplateError):

@@ -10,6 +10,10 @@ The context a template sees (the dispatcher builds it):
 A public template (``social.txt``) is rendered for everyone to read, so it gets only
 ``brand``, ``message`` and ``journey``: offering it contact data, or writing one that
 uses ``contact``, is a :class:`~orchestrator.rendering.errors.ContactDataRefused`.
+
+Every render of a message (all its parts together) runs within the limits of
+:mod:`orchestrator.rendering.limits`: a template that goes over one is stopped with a
+:class:`~orchestrator.rendering.errors.TemplateLimitExceeded`, like any other failure.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from orchestrator.rendering.catalog import TEMPLATE_NAME
 from orchestrator.rendering.environment import build_environment
 from orchestrator.rendering.errors import (
     ContactDataRefused,
+    TemplateLimitExceeded,
     TemplateNotFound,
     TemplateRenderFailed,
     TemplateSyntaxInvalid,
@@ -37,6 +42,13 @@ from orchestrator.rendering.errors import (
     TemplateVariableMissing,
 )
 from orchestrator.rendering.layout import CHANNEL_LAYOUTS, PUBLIC_CHANNELS
+from orchestrator.rendering.limits import (
+    RenderBudget,
+    RenderLimitExceeded,
+    RenderLimits,
+    budget_for,
+)
+from orchestrator.rendering.static_checks import unreadable
 from orchestrator.rendering.variables import MissingVariable, wrap
 
 __all__ = ["PUBLIC_CONTEXT_NAMES", "RenderedMessage", "TemplateRenderer"]
@@ -44,9 +56,10 @@ __all__ = ["PUBLIC_CONTEXT_NAMES", "RenderedMessage", "TemplateRenderer"]
 PUBLIC_CONTEXT_NAMES = ("brand", "message", "journey")
 
 # What a template's own mistakes can raise while it runs (a filter given the wrong type,
-# a division by zero, a range too long for the sandbox...).
+# a division by zero, a recursion without end...). MemoryError too: the limits are there
+# so that it never happens, but if it does it is this template's doing, not the run's.
 _RENDERING_FAILURES = (jinja2.TemplateError, TypeError, ValueError, ArithmeticError,
-                       LookupError, AttributeError, RecursionError)
+                       LookupError, AttributeError, RecursionError, MemoryError)
 
 
 @dataclass(frozen=True)
@@ -68,11 +81,14 @@ class _SourceFacts:
 
 
 class TemplateRenderer:
-    """Renders the templates under ``templates_dir`` (``DIR/NAME/FILE``)."""
+    """Renders the templates under ``templates_dir`` (``DIR/NAME/FILE``), each message
+    within ``limits`` (by default those of :mod:`orchestrator.rendering.limits`)."""
 
-    def __init__(self, templates_dir: str | os.PathLike[str]):
+    def __init__(self, templates_dir: str | os.PathLike[str], *,
+                 limits: RenderLimits | None = None):
         self.directory = Path(templates_dir)
-        self._environment, self._loader = build_environment(self.directory)
+        self.limits = limits or RenderLimits()
+        self._environment, self._loader = build_environment(self.directory, self.limits)
         self._facts: dict[str, _SourceFacts] = {}
 
     def channels(self, name: str) -> frozenset[str]:
@@ -95,7 +111,9 @@ class TemplateRenderer:
                 self._refuse_contact_use(file)
         else:
             values = dict(context)
-        rendered = {part: self._render_file(file, values) for part, file in files.items()}
+        with budget_for(self.limits) as budget:
+            rendered = {part: self._render_file(file, values, budget)
+                        for part, file in files.items()}
         subject = rendered.get("subject")
         text = rendered.get("text")
         if subject is not None:
@@ -148,11 +166,14 @@ class TemplateRenderer:
                 "a public template must not use 'contact': public posts never carry "
                 "personal data", file=self._path(file), line=line)
 
-    def _render_file(self, file: str, values: Mapping[str, Any]) -> str:
+    def _render_file(self, file: str, values: Mapping[str, Any], budget: RenderBudget) -> str:
         template = self._template(file)
         context = {key: wrap(value, key) for key, value in values.items()}
         try:
-            return template.render(context)
+            return _generate(template, context, budget)
+        except RenderLimitExceeded as exc:
+            raise TemplateLimitExceeded(f"{_builtin_name(exc)}: {exc}",
+                                        **self._where(exc, file)) from None
         except SecurityError as exc:
             raise TemplateUnsafe(f"the sandbox refused it: {exc}",
                                  **self._where(exc, file)) from None
@@ -172,6 +193,8 @@ class TemplateRenderer:
         except jinja2.TemplateNotFound:
             raise TemplateNotFound("cannot read the template file",
                                    file=self._path(file)) from None
+        except (ValueError, RecursionError) as exc:  # a number too long, nesting too deep
+            raise TemplateSyntaxInvalid(unreadable(exc), file=self._path(file)) from None
 
     def _source_facts(self, file: str) -> _SourceFacts:
         facts = self._facts.get(file)
@@ -185,6 +208,8 @@ class TemplateRenderer:
             except jinja2.TemplateNotFound:
                 raise TemplateNotFound("cannot read the template file",
                                        file=self._path(file)) from None
+            except (ValueError, RecursionError) as exc:
+                raise TemplateSyntaxInvalid(unreadable(exc), file=self._path(file)) from None
             contact_lines = [node.lineno for node in tree.find_all(nodes.Name)
                              if node.name == "contact"]
             facts = _SourceFacts(
@@ -215,4 +240,26 @@ class TemplateRenderer:
                 where = {"file": filename, "line": trace.tb_lineno}
             trace = trace.tb_next
         return where
+
+
+def _generate(template: jinja2.Template, context: Mapping[str, Any], budget: RenderBudget) -> str:
+    """The template rendered piece by piece, each piece counted against the output
+    limit (and the clock) as it comes."""
+    pieces = []
+    stream = template.generate(context)
+    for piece in stream:
+        try:
+            budget.emit(len(piece))
+        except RenderLimitExceeded as exc:
+            # Raised inside the template, where it stands, so the error has its line.
+            stream.throw(exc)
+            raise
+        pieces.append(piece)
+    return "".join(pieces)
+
+
+def _builtin_name(exc: BaseException) -> str:
+    """The built-in exception ``exc`` is a case of (OverflowError, TimeoutError), the way
+    the other failures of a render are named."""
+    return next(kind.__name__ for kind in type(exc).__mro__ if kind.__module__ == "builtins")
 

@@ -198,6 +198,9 @@ class StepReader(NodeReader):
             self.report(node.position, f"template {name!r} has no message files: expected "
                                        f"any of {', '.join(TEMPLATE_FILES)} in {folder}/")
             return None
+        # Reported where they are, in the template's files (FILE:LINE:1).
+        self.problems.extend(Problem(error.file, error.line or 1, 1, error.message)
+                             for error in self.templates.problems(name))
         if intent is None:
             return name
         channels = self.templates.channels(name)
