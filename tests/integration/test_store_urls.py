@@ -210,7 +210,7 @@ def test_a_store_missing_a_later_table_is_completed_by_a_writer(cli, tmp_path, t
 # --- Both backends -------------------------------------------------------------------------
 
 def test_an_empty_store_of_ours_verifies(cli, store_url):
-    assert cli("--store", store_url, "projections", "rebuild").code == 0  # a writer makes the tables
+    assert cli("--store", store_url, "projections", "rebuild").code == 0  # a writer makes them
 
     result = cli("--store", store_url, "audit", "verify")
 
