@@ -8,12 +8,16 @@ in-file duplicates are found through the store's own id table, inside the transa
 
 Holding one transaction for the whole file also makes concurrent ingests safe: a second
 process waits for the first to commit, then finds its ids already recorded.
+
+A line is never read into memory beyond ``MAX_LINE_BYTES`` (plus its line ending): the rest
+of a longer line is skipped, or, with ``--skip-invalid``, spooled to a temporary file so
+that FILE.rejected.jsonl still holds the line whole.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -23,11 +27,13 @@ from typing import IO, Any
 
 from orchestrator.domain.new_fact import NewFact
 from orchestrator.errors import InvalidInput
-from orchestrator.ingest.touchpoints import Problem, ValidTouchpoint, validate
+from orchestrator.ingest.touchpoints import MAX_LINE_BYTES, Problem, ValidTouchpoint, parse_line
 from orchestrator.store import Store, WriteUnit
 
 BATCH_SIZE = 1000
 MAX_REMEMBERED_LINES = 100_000  # in-file duplicate ids named by line, up to this many
+READ_LIMIT = MAX_LINE_BYTES + 2  # a line at the limit, with "\r\n"
+TAIL_CHUNK = 1024 * 1024
 
 
 @dataclass
@@ -60,11 +66,21 @@ Progress = Callable[[int, int], None]  # (lines read, recorded so far)
 
 
 @dataclass
+class _Tail:
+    """What follows the first ``READ_LIMIT`` bytes of a line longer than that."""
+
+    line_size: int  # of the whole line, in bytes, not counting its line ending
+    spool: IO[bytes] | None  # the bytes themselves, on disk, when they are to be kept
+    newline: bool  # the line ended with a line ending (not with the end of the file)
+
+
+@dataclass
 class _Line:
     number: int
     raw: bytes
     touchpoint: ValidTouchpoint | None = None
     problems: list[Problem] = field(default_factory=list)
+    tail: _Tail | None = None
 
 
 def ingest_path(store: Store, path: str, *, recorded_at: datetime, skip_invalid: bool = False,
@@ -93,7 +109,8 @@ def ingest_stream(store: Store, stream: IO[bytes], source: str, *, recorded_at: 
     try:
         with store.write() as unit:
             recorder = _BatchRecorder(unit, recorded_at, source, report)
-            for batch in _batches(stream, source, report):
+            for batch in _batches(stream, report, keep_tails=rejected is not None
+                                  and rejected.temp is not None):
                 recorder.check(batch)
                 bad = [line for line in batch if line.problems]
                 for line in bad:
@@ -121,22 +138,18 @@ def ingest_stream(store: Store, stream: IO[bytes], source: str, *, recorded_at: 
     return report
 
 
-def _batches(stream: IO[bytes], source: str, report: IngestReport) -> Iterator[list[_Line]]:
+def _batches(stream: IO[bytes], report: IngestReport,
+             keep_tails: bool) -> Iterator[list[_Line]]:
     batch: list[_Line] = []
-    for number, raw in enumerate(stream, start=1):
-        if not raw.strip():
+    for line in _lines(stream, keep_tails):
+        if line.tail is None and not line.raw.strip():
             continue
         report.lines += 1
-        line = _Line(number, raw)
-        try:
-            decoded = json.loads(raw)
-        except UnicodeDecodeError:
-            line.problems.append(Problem("line", "not UTF-8 text"))
-        except json.JSONDecodeError as error:
-            line.problems.append(Problem("json", f"invalid JSON: {error.msg} "
-                                                 f"(column {error.colno})"))
+        if line.tail is not None:
+            line.problems.append(Problem("line", f"{line.tail.line_size} bytes long; at most "
+                                                 f"{MAX_LINE_BYTES} bytes a line"))
         else:
-            checked = validate(decoded)
+            checked = parse_line(line.raw)
             if isinstance(checked, list):
                 line.problems.extend(checked)
             else:
@@ -147,6 +160,35 @@ def _batches(stream: IO[bytes], source: str, report: IngestReport) -> Iterator[l
             batch = []
     if batch:
         yield batch
+
+
+def _lines(stream: IO[bytes], keep_tails: bool) -> Iterator[_Line]:
+    """The file's lines, numbered; at most ``READ_LIMIT`` bytes of each held in memory."""
+    number = 0
+    while head := stream.readline(READ_LIMIT):
+        number += 1
+        tail = None
+        if len(head) == READ_LIMIT and not head.endswith(b"\n"):
+            tail = _read_tail(stream, keep_tails, head)
+        yield _Line(number, head, tail=tail)
+
+
+def _read_tail(stream: IO[bytes], keep: bool, head: bytes) -> _Tail | None:
+    spool = tempfile.TemporaryFile() if keep else None  # noqa: SIM115 - closed when written
+    size, last = 0, head[-1:]
+    while chunk := stream.readline(TAIL_CHUNK):
+        size += len(chunk)
+        last = (last + chunk)[-2:]
+        if spool is not None:
+            spool.write(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    if size == 0:  # the line ended with the file, exactly at READ_LIMIT bytes
+        if spool is not None:
+            spool.close()
+        return None
+    ending = 2 if last == b"\r\n" else 1 if last.endswith(b"\n") else 0
+    return _Tail(line_size=len(head) + size - ending, spool=spool, newline=ending > 0)
 
 
 class _BatchRecorder:
@@ -209,7 +251,17 @@ class _RejectedLines:
     def write(self, lines: list[_Line]) -> None:
         if self.temp:
             for line in lines:
-                self.temp.write(line.raw if line.raw.endswith(b"\n") else line.raw + b"\n")
+                tail = line.tail
+                if tail is None:
+                    self.temp.write(line.raw if line.raw.endswith(b"\n") else line.raw + b"\n")
+                    continue
+                self.temp.write(line.raw)
+                if tail.spool is not None:
+                    tail.spool.seek(0)
+                    shutil.copyfileobj(tail.spool, self.temp)
+                    tail.spool.close()
+                if not tail.newline:
+                    self.temp.write(b"\n")
 
     def keep(self) -> str | None:
         if not self.temp or not self.path:

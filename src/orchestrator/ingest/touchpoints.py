@@ -5,19 +5,28 @@ each is checked. A line either becomes a ``ValidTouchpoint`` (the event class, t
 belongs to and the event's fields) or a list of ``Problem`` naming the field and what was
 expected. Unknown fields are refused: a typo such as ``"chanel"`` must not silently drop
 a consent.
+
+A line is checked in two stages. ``parse_line`` takes the raw bytes and refuses what could
+hurt the store or the commands that read it later, before or while parsing: a line too
+long, bytes that are not UTF-8, nesting too deep, NaN or Infinity, numbers too large to
+represent, strings too long, U+0000 and lone surrogates. ``validate`` then checks the
+decoded object against the table. The limits are documented in docs/ingest-limits.md.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
+import math
 import re
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 from uuid import UUID
 
@@ -40,9 +49,44 @@ COUNTRY = re.compile(r"^[A-Z]{2}$")
 MAX_TEXT = 10_000
 MAX_ID = 200
 
+# Limits on a line as a whole (docs/ingest-limits.md). A line at the limit still holds the
+# longest text field (MAX_TEXT characters) even if every character is written as a
+# 12-byte escaped surrogate pair, with room for the other fields.
+MAX_LINE_BYTES = 256 * 1024       # not counting the line ending
+MAX_DEPTH = 20                    # nested arrays/objects; the line's own object is 1
+MAX_STRING = MAX_TEXT             # characters in any string value, anywhere
+MAX_KEY = MAX_ID                  # characters in any object key, anywhere
+MAX_INT_DIGITS = 20               # every 64-bit integer, signed or unsigned, fits
+# Business times, after conversion to UTC: [EARLIEST_AT, LATEST_AT). Far enough from the
+# ends of what datetime can hold that converting to any time zone and adding durations of
+# years or decades stays representable.
+EARLIEST_AT = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_AT = datetime(2200, 1, 1, tzinfo=UTC)
+# Amounts: at most this many digits before and after the decimal point.
+AMOUNT_INTEGER_DIGITS = 15
+AMOUNT_DECIMALS = 18
+SHOWN = 40                        # characters of a refused value echoed in a problem
+
 
 class Invalid(ValueError):
     """A field value that does not fit; the message says what was expected."""
+
+
+def shown(value: Any, limit: int = SHOWN) -> str:
+    """A value as it may appear in a problem: ``repr`` (so control characters and lone
+    surrogates are escaped, never printed), cut to ``limit`` characters."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value)} characters)"
+    text_ = repr(value)
+    return text_ if len(text_) <= limit + 2 else f"{text_[:limit]}..."
+
+
+def label(name: str) -> str:
+    """A field name as it may start a problem line: as is when it is short and printable,
+    otherwise shown like a value."""
+    if len(name) <= SHOWN and name.isprintable() and name.strip() == name and name:
+        return name
+    return shown(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +129,7 @@ def one_of(choices: frozenset[str]) -> Callable[[Any], str]:
         if not isinstance(value, str):
             raise Invalid(f"expected one of {allowed}; got {_json_type(value)}")
         if value not in choices:
-            raise Invalid(f"{value!r} is not one of {allowed}")
+            raise Invalid(f"{shown(value)} is not one of {allowed}")
         return value
 
     return check
@@ -111,17 +155,21 @@ def iana_timezone(value: Any) -> str:
     if not isinstance(value, str):
         raise Invalid(f"expected an IANA time zone name, got {_json_type(value)}")
     if not _is_timezone(value):
-        raise Invalid(f"{value!r} is not an IANA time zone (e.g. Europe/London)")
+        raise Invalid(f"{shown(value)} is not an IANA time zone (e.g. Europe/London)")
     return value
 
 
-@cache
+TIMEZONE_NAME = re.compile(r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$")
+
+
+@lru_cache(maxsize=1024)
 def _is_timezone(name: str) -> bool:
-    if name != name.strip() or name.startswith("/") or ".." in name:
+    if len(name) > 64 or not TIMEZONE_NAME.match(name) or ".." in name:
         return False
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a folder of the time zone database ("Europe"), a name too long
         return False
     return True
 
@@ -143,7 +191,8 @@ def address(value: Any) -> dict[str, str]:
     allowed = {"line1", "line2", "city", "postcode", "country", "region"}
     unknown = sorted(set(value) - allowed)
     if unknown:
-        raise Invalid(f"unknown key(s) {', '.join(unknown)}; allowed: "
+        names = ", ".join(label(k) for k in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+        raise Invalid(f"unknown key(s) {names}; allowed: "
                       "line1, line2, city, postcode, country, region")
     for required in ("line1", "city", "postcode", "country"):
         if required not in value:
@@ -162,9 +211,16 @@ def amount(value: Any) -> str:
     try:
         number = Decimal(str(value))
     except InvalidOperation:
-        raise Invalid(f"{value!r} is not a number") from None
+        raise Invalid(f"{shown(value)} is not a number") from None
     if not number.is_finite() or number < 0:
         raise Invalid("must be a finite number, zero or more")
+    if number >= 10 ** AMOUNT_INTEGER_DIGITS:
+        raise Invalid(f"must be less than 10^{AMOUNT_INTEGER_DIGITS} (at most "
+                      f"{AMOUNT_INTEGER_DIGITS} digits before the decimal point)")
+    _, digits, exponent = number.as_tuple()
+    trailing_zeros = len(digits) - len(bytes(digits).rstrip(b"\0"))
+    if number != 0 and exponent + trailing_zeros < -AMOUNT_DECIMALS:
+        raise Invalid(f"at most {AMOUNT_DECIMALS} digits after the decimal point")
     return str(number)
 
 
@@ -269,14 +325,166 @@ def parse_at(value: Any) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise Invalid(f"{value!r} is not an ISO-8601 timestamp") from None
+        raise Invalid(f"{shown(value)} is not an ISO-8601 timestamp") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise Invalid(f"{value!r} has no UTC offset; add one, e.g. 2026-03-01T09:30:00+00:00")
+        raise Invalid(f"{shown(value)} has no UTC offset; add one, "
+                      "e.g. 2026-03-01T09:30:00+00:00")
+    try:
+        in_utc = moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is in year 0 in UTC
+        in_utc = None
+    if in_utc is None or not EARLIEST_AT <= in_utc < LATEST_AT:
+        raise Invalid(f"{shown(value)} is out of range: business times must be from "
+                      f"{EARLIEST_AT:%Y-%m-%dT%H:%MZ} up to (not including) "
+                      f"{LATEST_AT:%Y-%m-%dT%H:%MZ}, in UTC")
     return moment
 
 
+# --- a raw line --------------------------------------------------------------------------------
+
+class _Refused:
+    """Stands in, in the decoded value, for a number the line must not carry (NaN, a
+    number too large); the walk after parsing reports it under the field it is in."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+def _refuse_constant(name: str) -> _Refused:
+    return _Refused(f"{name} is not a JSON number; numbers must be finite")
+
+
+def _bounded_int(digits: str) -> int | _Refused:
+    length = len(digits.lstrip("-"))
+    if length > MAX_INT_DIGITS:
+        return _Refused(f"an integer of {length} digits; at most {MAX_INT_DIGITS} allowed")
+    return int(digits)
+
+
+def _finite_float(digits: str) -> float | _Refused:
+    number = float(digits)
+    if not math.isfinite(number):
+        return _Refused(f"the number {shown(digits, 20)} is too large to represent")
+    return number
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=_bounded_int,
+                            parse_float=_finite_float)
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_STEP = [1 if b in b"[{" else -1 if b in b"]}" else 0 for b in range(256)]
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def parse_line(raw: bytes) -> ValidTouchpoint | list[Problem]:
+    """Check one line of a JSON Lines file, as bytes (its line ending may be included).
+
+    Nothing in a line, however hostile, raises: it becomes a ``ValidTouchpoint`` or a list
+    of ``Problem``."""
+    body = raw.rstrip(b"\r\n")
+    if len(body) > MAX_LINE_BYTES:
+        return [Problem("line", f"{len(body)} bytes long; at most {MAX_LINE_BYTES} "
+                                "bytes a line")]
+    if body.startswith(codecs.BOM_UTF8):
+        body = body[len(codecs.BOM_UTF8):]
+    try:
+        # Strict UTF-8: also refuses surrogates written as bytes (ED A0 80).
+        line = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return [Problem("line", f"not UTF-8 text (byte {error.start + 1} of the line)")]
+    if _too_deep(body):
+        return [Problem("line", f"arrays and objects nested more than {MAX_DEPTH} deep")]
+    try:
+        decoded = _DECODER.decode(line)
+    except json.JSONDecodeError as error:
+        return [Problem("json", f"invalid JSON: {error.msg} (column {error.colno})")]
+    except RecursionError:  # not expected: _too_deep counts what the decoder recurses into
+        return [Problem("line", f"arrays and objects nested more than {MAX_DEPTH} deep")]
+    walk = _Walk(nul=b"\\u0000" in body, surrogates=bool(_SURROGATE_ESCAPE.search(body)))
+    if not isinstance(decoded, dict):
+        refused = walk.first_refusal(decoded, "")
+        return [Problem("line", refused)] if refused else validate(decoded)
+    refused: dict[str, str] = {}
+    for name, value in decoded.items():
+        reason = walk.string(name, MAX_KEY, "name ") or walk.first_refusal(value, name)
+        if reason:
+            refused[name] = reason
+    if not refused:
+        return validate(decoded)
+    problems = [Problem(label(name), reason) for name, reason in refused.items()]
+    rest = validate({k: v for k, v in decoded.items() if k not in refused})
+    if isinstance(rest, list):
+        problems.extend(p for p in rest if p.field not in refused)
+    return problems
+
+
+def _too_deep(body: bytes) -> bool:
+    """Nesting depth, found before parsing: brackets outside strings, counted."""
+    if body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
+        return False
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    return bool(brackets) and max(accumulate(map(_BRACKET_STEP.__getitem__, brackets))) \
+        > MAX_DEPTH
+
+
+class _Walk:
+    """Looks at every value of a decoded line, without recursion; says what is refused.
+
+    The checks for U+0000 and lone surrogates run only when the raw line holds the escape
+    that can produce them (raw control characters and invalid UTF-8 never get this far)."""
+
+    def __init__(self, *, nul: bool, surrogates: bool):
+        self.nul = nul
+        self.surrogates = surrogates
+
+    def string(self, value: str, limit: int, what: str = "") -> str | None:
+        if len(value) > limit:
+            return f"{what}longer than {limit} characters ({len(value)})"
+        if self.nul and "\x00" in value:
+            return f"{what}contains U+0000 (NUL), which cannot be stored"
+        if self.surrogates and _SURROGATE.search(value):
+            return f"{what}contains a lone surrogate (U+D800 to U+DFFF), which is not text"
+        return None
+
+    def first_refusal(self, value: Any, name: str) -> str | None:
+        stack: list[tuple[Any, str]] = [(value, name)]
+        while stack:
+            item, path = stack.pop()
+            reason = None
+            if isinstance(item, str):
+                reason = self.string(item, MAX_STRING, "" if path == name else "a string ")
+            elif isinstance(item, _Refused):
+                reason = item.reason
+            elif isinstance(item, dict):
+                for key_, inner in item.items():
+                    reason = self.string(key_, MAX_KEY, "a key ")
+                    if reason:
+                        break
+                    stack.append((inner, f"{path}{_step(key_)}"))
+            elif isinstance(item, list):
+                stack.extend((inner, f"{path}[{i}]") for i, inner in enumerate(item))
+            if reason:
+                if path == name:
+                    return reason
+                return f"{reason} (at {path if len(path) <= 80 else path[:80] + '...'})"
+        return None
+
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
+
+
+def _step(key_: str) -> str:
+    return f".{key_}" if _PLAIN_KEY.match(key_) else f"[{shown(key_, 20)}]"
+
+
 def validate(obj: Any) -> ValidTouchpoint | list[Problem]:
-    """Check one decoded JSON line; every problem of the line is reported at once."""
+    """Check one decoded JSON line; every problem of the line is reported at once.
+
+    The limits on what a value may hold (NaN, huge numbers, U+0000, lone surrogates, sizes)
+    are ``parse_line``'s: give this what ``json.loads`` or ``parse_line`` made of a line."""
     if not isinstance(obj, dict):
         return [Problem("line", f"expected a JSON object, got {_json_type(obj)}")]
     problems: list[Problem] = []
@@ -286,8 +494,8 @@ def validate(obj: Any) -> ValidTouchpoint | list[Problem]:
     if "type" not in obj:
         problems.append(Problem("type", "missing"))
     elif spec is None:
-        problems.append(Problem("type", f"unknown touchpoint type {type_name!r}; expected one of "
-                                        f"{', '.join(TYPES)}"))
+        problems.append(Problem("type", f"unknown touchpoint type {shown(type_name)}; "
+                                        f"expected one of {', '.join(TYPES)}"))
     at = _checked(obj, "at", parse_at, problems)
     if spec is None:
         return problems
@@ -302,8 +510,8 @@ def validate(obj: Any) -> ValidTouchpoint | list[Problem]:
     known = {f.name for f in spec.fields}
     for name in obj:
         if name not in known and name not in ENVELOPE:
-            problems.append(Problem(name, f"unknown field for {type_name}; expected "
-                                          f"{', '.join(f.name for f in spec.fields)}"))
+            problems.append(Problem(label(name), f"unknown field for {type_name}; expected "
+                                                 f"{', '.join(f.name for f in spec.fields)}"))
     if spec.check_whole and not problems:
         problems.extend(spec.check_whole(fields))
     if problems:
