@@ -31,7 +31,7 @@ from typing import Any
 from uuid import UUID
 
 from orchestrator.domain import events as ev
-from orchestrator.domain import subjects
+from orchestrator.domain import subjects, time_range
 from orchestrator.domain.vocabulary import (
     CONSENT_CHANNELS,
     CONSENT_PURPOSES,
@@ -57,11 +57,10 @@ MAX_DEPTH = 20                    # nested arrays/objects; the line's own object
 MAX_STRING = MAX_TEXT             # characters in any string value, anywhere
 MAX_KEY = MAX_ID                  # characters in any object key, anywhere
 MAX_INT_DIGITS = 20               # every 64-bit integer, signed or unsigned, fits
-# Business times, after conversion to UTC: [EARLIEST_AT, LATEST_AT). Far enough from the
-# ends of what datetime can hold that converting to any time zone and adding durations of
-# years or decades stays representable.
-EARLIEST_AT = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST_AT = datetime(2200, 1, 1, tzinfo=UTC)
+# Business times, after conversion to UTC: [EARLIEST_AT, LATEST_AT), the product's one
+# time range (domain/time_range.py, also what --as-of and --until accept).
+EARLIEST_AT = time_range.EARLIEST
+LATEST_AT = time_range.LATEST
 # Amounts: at most this many digits before and after the decimal point.
 AMOUNT_INTEGER_DIGITS = 15
 AMOUNT_DECIMALS = 18
