@@ -14,7 +14,6 @@ fixed clock, in-memory channels, an environment of their own.
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -195,10 +194,6 @@ def _link_secret(text: str | None) -> bytes | None:
     return text.encode()
 
 
-def encode_key(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
-
-
 @dataclass
 class Application:
     """The product wired: settings, a clock, and the channels that carry messages.
@@ -212,10 +207,6 @@ class Application:
 
     def now(self) -> datetime:
         return self.clock()
-
-    def open_store(self, *, read_only: bool = False) -> Any:
-        from orchestrator.store import Store
-        return Store.open(self.settings.store_url, read_only=read_only)
 
     def channel_adapters(self, stamp: Clock) -> Mapping[str, Any]:
         factory = self.channels or default_channels

@@ -145,3 +145,19 @@ def test_the_language_does_not_know_how_journeys_run():
         assert not {m for m in reached if m.startswith((
             "orchestrator.campaigns.runtime", "orchestrator.store", "orchestrator.application",
             "orchestrator.persistence", "orchestrator.projections"))}, module
+
+
+def test_only_the_composition_root_reads_the_wall_clock():
+    """Everything else takes "now" as an argument (the dry-run adapters' default clock,
+    for using them on their own, is the one other reader)."""
+    readers = set()
+    for name, tree in _modules().items():
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and node.attr in ("now", "utcnow", "today")
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id in ("datetime", "date")):
+                readers.add(name)
+            elif (isinstance(node, ast.Attribute) and node.attr in ("time", "time_ns")
+                  and isinstance(node.value, ast.Name) and node.value.id == "time"):
+                readers.add(name)
+    assert readers == {"orchestrator.bootstrap", "orchestrator.channels.dry_run.base"}
