@@ -153,11 +153,10 @@ def test_only_the_composition_root_reads_the_wall_clock():
     readers = set()
     for name, tree in _modules().items():
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and node.attr in ("now", "utcnow", "today")
-                    and isinstance(node.value, ast.Name)
-                    and node.value.id in ("datetime", "date")):
-                readers.add(name)
-            elif (isinstance(node, ast.Attribute) and node.attr in ("time", "time_ns")
-                  and isinstance(node.value, ast.Name) and node.value.id == "time"):
+            if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+                continue
+            clock_call = {"datetime": ("now", "utcnow", "today"), "date": ("today",),
+                          "time": ("time", "time_ns")}.get(node.value.id, ())
+            if node.attr in clock_call:
                 readers.add(name)
     assert readers == {"orchestrator.bootstrap", "orchestrator.channels.dry_run.base"}
