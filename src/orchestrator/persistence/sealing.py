@@ -6,26 +6,55 @@ event's ``PERSONAL_FIELDS`` into one sealed blob (bound to the event's stream an
 as associated data, so a blob cannot be moved to another event) before the state is
 stored. Destroying a subject's key (``orchestrator forget``) makes those fields unreadable
 everywhere at once; the stored bytes, and so the tamper-evidence chain, never change.
+
+The key table is not covered by the chain. Opening a blob (AES-GCM authentication with the
+subject id and version as associated data) is what proves the key in the table is the one
+the blob was sealed with: ``open_blob`` is that check, shared by the mapper and by
+``audit verify``. A blob that does not open raises ``SealUnopenable`` (a failed check, exit
+1) instead of the library's bare ``InvalidTag``; inside ``SealingMapper.marking_unopenable``
+its fields read as ``UNREADABLE`` instead, for views that must go on (``audit export``).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import json
 import os
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Protocol
 from uuid import UUID
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
 from orchestrator.domain.events import ERASED
+from orchestrator.errors import CheckFailed
 
 SEALED = "_sealed"
 KEY_BYTES = 32
 NONCE_BYTES = 12
+TAG_BYTES = 16
+UNREADABLE = "[unreadable: tampered]"
+_SEALED_KEY = b'"' + SEALED.encode() + b'"'
+
+
+class SealUnopenable(CheckFailed):
+    """Sealed personal data that does not open with the key its subject has now: the key
+    was swapped or replaced, or made again after an erasure of that subject (a new fact
+    about an erased phone or handle), or the sealed bytes were changed."""
+
+    def __init__(self, subject: UUID, version: int):
+        self.subject = subject
+        self.version = version
+        super().__init__(
+            f"the personal data of stream {subject} at version {version} does not open with "
+            "the key its subject has now: the key was swapped or replaced, or made again "
+            "after an erasure of that subject; `orchestrator audit verify` tells which")
 
 
 class KeyTable(Protocol):
@@ -100,10 +129,73 @@ def new_key() -> bytes:
     return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
 
 
+def open_blob(cipher: AESGCM, sealed: str | bytes, subject: UUID, version: int) -> bytes:
+    """The plaintext of a sealed blob (base64 of nonce + ciphertext), authenticated with the
+    subject's key and the blob's stream id and version; ``SealUnopenable`` if it does not
+    authenticate (wrong key, changed bytes, or not a blob at all)."""
+    opened = _open(cipher, sealed, subject.bytes, version)
+    if opened is None:
+        raise SealUnopenable(subject, version)
+    return opened
+
+
+def blob_opens(cipher: AESGCM, sealed: str | bytes, subject: bytes, version: int) -> bool:
+    """``open_blob`` as a yes or no, for a subject given as its 16 bytes (``audit verify``
+    checks every blob and builds no UUID for each)."""
+    return _open(cipher, sealed, subject, version) is not None
+
+
+def _open(cipher: AESGCM, sealed: str | bytes, subject: bytes, version: int) -> bytes | None:
+    try:
+        blob = binascii.a2b_base64(sealed)  # what base64.b64decode does, without its checks
+    except (binascii.Error, TypeError, ValueError):
+        return None
+    if len(blob) < NONCE_BYTES + TAG_BYTES:
+        return None
+    try:
+        return cipher.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:],
+                              _aad(subject, version))
+    except InvalidTag:
+        return None
+
+
+def sealed_text(state: bytes) -> bytes | str | None:
+    """The sealed blob of a stored state (the JSON the mapper wrote), without decoding the
+    whole state when it can be helped: the mapper writes the blob as the last top-level
+    member, so ``,"_sealed":"BASE64"}`` ends the state; anything else is decoded in full.
+    ``ValueError`` when the state is not a JSON object."""
+    found = state.rfind(_SEALED_KEY)
+    if found < 0:
+        return None
+    start = found + len(_SEALED_KEY) + 2
+    if (found > 0 and state[found - 1:found] in (b",", b"{")
+            and state[found + len(_SEALED_KEY):start] == b':"' and state.endswith(b'"}')
+            and b'"' not in state[start:-2] and b"\\" not in state[start:-2]):
+        return state[start:-2]
+    decoded = json.loads(state)
+    if not isinstance(decoded, dict):
+        raise ValueError("a stored state is not a JSON object")
+    return decoded.get(SEALED)
+
+
 class SealingMapper(Mapper[UUID]):
     """The library's mapper, plus sealing of ``PERSONAL_FIELDS`` with the subject's key."""
 
     keys: KeyRing
+    _marked: dict[tuple[UUID, int], tuple[str, ...]] | None = None
+
+    @contextmanager
+    def marking_unopenable(self) -> Iterator[dict[tuple[UUID, int], tuple[str, ...]]]:
+        """Inside: personal fields whose sealed data does not open read as ``UNREADABLE``
+        instead of raising ``SealUnopenable``. Yields ``{(stream, version): field names}``
+        of the events whose sealed data was not opened (it did not open, or its subject has
+        no key and the fields read ``ERASED``), filled in as they are read: whether an
+        erasure explains them is for the caller to say."""
+        previous, self._marked = self._marked, {}
+        try:
+            yield self._marked
+        finally:
+            self._marked = previous
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         cls = type(domain_event)
@@ -167,13 +259,26 @@ class SealingMapper(Mapper[UUID]):
     def _unseal(self, sealed: str, subject: UUID, version: int,
                 personal_fields: tuple[str, ...], plain: dict[str, Any]) -> dict[str, Any]:
         cipher = self.keys.cipher_for_reading(subject)
+        names = tuple(name for name in personal_fields if name not in plain)
         if cipher is None:
-            return {name: ERASED for name in personal_fields if name not in plain}
-        blob = base64.b64decode(sealed)
-        opened = cipher.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:],
-                                _associated_data(subject, version))
+            if self._marked is not None:
+                self._marked[(subject, version)] = names
+            return dict.fromkeys(names, ERASED)
+        try:
+            opened = open_blob(cipher, sealed, subject, version)
+        except SealUnopenable:
+            if self._marked is None:
+                raise
+            self._marked[(subject, version)] = names
+            return dict.fromkeys(names, UNREADABLE)
         return self.transcoder.decode(opened)
 
 
 def _associated_data(subject: UUID, version: int) -> bytes:
-    return subject.bytes + version.to_bytes(8, "big", signed=True)
+    return _aad(subject.bytes, version)
+
+
+def _aad(subject: bytes, version: int) -> bytes:
+    """The associated data of a blob: its stream id and version (so a blob opens only in
+    the event it was sealed for, and only with its own subject's key)."""
+    return subject + version.to_bytes(8, "big", signed=True)
