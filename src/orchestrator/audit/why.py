@@ -90,7 +90,9 @@ def _contact_then(store: Store, contact: str | None, moment: datetime,
                   thresholds: StageThresholds) -> dict[str, Any] | None:
     if contact is None:
         return None
-    state = contact_state(store, contact, moment, with_feedback=True)
+    # Read by key only (the answer costs the same on any store): suppressions that
+    # feedback caused are in the decision's own facts (``CHANNEL.suppression``).
+    state = contact_state(store, contact, moment)
     if state is None:
         return None
     return {

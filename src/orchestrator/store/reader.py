@@ -23,6 +23,7 @@ from orchestrator.domain.suppressions import ChannelFeedback
 from orchestrator.store import Store
 
 PAGE = 2000
+SUPPRESSING_FEEDBACK = (ev.MessageBounced, ev.MessageComplained, ev.MessageUnsubscribed)
 
 
 @dataclass(frozen=True)
@@ -85,17 +86,22 @@ def contact_facts(store: Store, contact: str, *, with_feedback: bool = False) ->
 
 
 def message_feedback(store: Store, contact: str) -> list[ChannelFeedback]:
-    """Feedback on the contact's messages, each with the channel its message went on."""
+    """The feedback that can stop a channel (hard bounce, complaint, unsubscribe) on the
+    contact's messages, each with the channel its message went on. Only those kinds are
+    read (the database filters them), then each one's message stream."""
     found = []
-    for recorded in read_log(store, only=(je.MessageScheduled,)):
-        if recorded.event.contact != contact:
+    for recorded in read_log(store, only=SUPPRESSING_FEEDBACK):
+        feedback = recorded.event
+        if not feedback.message:
             continue
-        channel = None
-        for event in stream_events(store, recorded.event.originator_id):
-            if isinstance(event, je.MessageDecided | je.MessageSent) and event.channel:
+        scheduled, channel = None, None
+        for event in stream_events(store, subjects.message_stream(feedback.message)):
+            if isinstance(event, je.MessageScheduled):
+                scheduled = event
+            elif isinstance(event, je.MessageDecided | je.MessageSent) and event.channel:
                 channel = event.channel
-            elif isinstance(event, ev.MessageFeedbackRecorded) and channel:
-                found.append(ChannelFeedback(event, channel))
+        if scheduled is not None and scheduled.contact == contact and channel:
+            found.append(ChannelFeedback(feedback, channel))
     return found
 
 
