@@ -118,3 +118,25 @@ def test_forget_with_an_outbox_removes_the_contacts_dry_run_files(cli, store_url
     everything = "".join(p.read_text() for p in world.outbox.rglob("*") if p.is_file())
     assert EMAIL not in everything and "Erin" not in everything
     assert ids["KEPT"] in (world.outbox / "sms.jsonl").read_text()  # others untouched
+
+
+def test_facts_about_an_erased_subject_after_forget_keep_nothing_personal(cli, recorded,
+                                                                           tmp_path):
+    """The person texts again, and the CRM sends the contact again, after the erasure:
+    the store stays readable by every command, and nothing personal comes back."""
+    assert cli("--store", recorded, "forget", "ERIN").code == 0
+    later = "2026-03-01T10:00:00+00:00"
+    again = write_jsonl(tmp_path / "again.jsonl",
+                        {"id": "e7", "type": "sms.inbound", "at": later, "phone": PHONE,
+                         "body": "START please Erin here"},
+                        contact("e8", later, contact="ERIN", email="erin.new@example.com"))
+
+    assert cli("--store", recorded, "ingest", str(again)).code == 0
+    for command in (("run", "--until", "2026-03-02T00:00:00+00:00"), ("audit", "summary"),
+                    ("projections", "rebuild"), ("audit", "verify"), ("contacts", "--json"),
+                    ("audit", "contact", "ERIN", "--json")):
+        result = cli("--store", recorded, *command)
+        assert result.code == 0, (command, result.err)
+    text = json.dumps(export_lines(cli, recorded))
+    for secret in ("erin.new@example.com", "Erin here", PHONE):
+        assert secret not in text

@@ -230,12 +230,13 @@ def test_a_blob_moved_to_another_subject_does_not_open_there(cli, three_contacts
 PHONE = "+447700900123"
 
 
-def test_an_erasure_still_verifies_even_when_its_phone_gets_a_new_key(cli, store_url, tmp_path):
+def test_an_erasure_still_verifies_when_its_phone_writes_again(cli, store_url, tmp_path):
     ingest(cli, store_url, tmp_path / "a.jsonl",
            contact("e1", AT, contact="ERIN", phone=PHONE),
            {"id": "s1", "type": "sms.inbound", "at": AT, "phone": PHONE, "body": "hello there"})
     assert cli("--store", store_url, "forget", "ERIN").code == 0
-    # The same number writes again: its stream gets a new key; the old blobs stay erased.
+    # The same number writes again: no new key is made for an erased subject, so the old
+    # blobs stay erased and the new fact keeps nothing personal.
     ingest(cli, store_url, tmp_path / "b.jsonl",
            {"id": "s2", "type": "sms.inbound", "at": "2026-03-02T10:00:00+00:00",
             "phone": PHONE, "body": "hi again"})
@@ -243,11 +244,11 @@ def test_an_erasure_still_verifies_even_when_its_phone_gets_a_new_key(cli, store
     code, lines, err = export(cli, store_url)
     assert code == 0, err
     assert [line.get("body") for line in lines if line["type"] == "InboundSmsReceived"] == [
-        "[erased]", "hi again"]
-    assert "hello there" not in json.dumps(lines)
+        "[erased]", "[erased]"]
+    assert "hello there" not in json.dumps(lines) and "hi again" not in json.dumps(lines)
     code, report = verify_json(cli, store_url)
     assert code == 0, report["problem"]
-    assert report["sealed_checked"] == 3  # the two erased blobs are looked at, not skipped
+    assert report["sealed_checked"] == 2  # the two erased blobs are looked at, not skipped
 
 
 # --- what a broken chain's JSON says --------------------------------------------------------

@@ -184,7 +184,7 @@ class _Seals:
         if sealed is None:
             return None
         result.sealed_checked += 1
-        if key is not None:
+        if key:  # an empty key is the tombstone `forget` leaves
             cipher = self.ciphers.get(key)
             if cipher is None:
                 if len(self.ciphers) >= KEY_CACHE:

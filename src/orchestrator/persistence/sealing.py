@@ -78,10 +78,15 @@ class KeyRing:
         self.cache_size = cache_size
         self._ciphers: OrderedDict[UUID, AESGCM | None] = OrderedDict()
         self._pending: dict[UUID, AESGCM] = {}
+        # Subjects whose key was destroyed by `forget`: their key row stays as an empty
+        # tombstone, so no new key is ever made for them and their old blobs read erased.
+        self._erased: set[UUID] = set()
 
     def remember(self, keys: Mapping[UUID, bytes | None]) -> None:
         for subject, key in keys.items():
-            self._ciphers[subject] = AESGCM(key) if key is not None else None
+            if key == ERASED_KEY:
+                self._erased.add(subject)
+            self._ciphers[subject] = AESGCM(key) if key else None
             self._ciphers.move_to_end(subject)
         while len(self._ciphers) > self.cache_size:
             self._ciphers.popitem(last=False)
@@ -89,7 +94,10 @@ class KeyRing:
     def stage(self, keys: Mapping[UUID, bytes]) -> None:
         """Use these keys for writing in the current transaction, before it commits."""
         for subject, key in keys.items():
-            self._pending[subject] = AESGCM(key)
+            if key == ERASED_KEY:
+                self._erased.add(subject)
+            else:
+                self._pending[subject] = AESGCM(key)
 
     def drop_staged(self) -> None:
         self._pending.clear()
@@ -99,11 +107,16 @@ class KeyRing:
             self._ciphers.pop(subject, None)
             self._pending.pop(subject, None)
 
-    def cipher_for_writing(self, subject: UUID) -> AESGCM:
+    def cipher_for_writing(self, subject: UUID) -> AESGCM | None:
+        """The subject's key for sealing; None when the subject was erased (its personal
+        data is then not kept at all: a fact recorded after ``forget`` keeps only what is
+        not personal)."""
+        if subject in self._erased:
+            return None
         cipher = self._pending.get(subject) or self._ciphers.get(subject)
         if cipher is None:
             cipher = self._cipher_from_table(subject, create=True)
-        if cipher is None:
+        if cipher is None and subject not in self._erased:
             raise MissingKeyError(f"no key for subject {subject}")
         return cipher
 
@@ -123,6 +136,10 @@ class KeyRing:
             self.table.create_keys({subject: key})
         self.remember({subject: key})
         return self._ciphers.get(subject)
+
+
+# What `forget` leaves in a subject's key row: no key, and a mark that there was one.
+ERASED_KEY = b""
 
 
 def new_key() -> bytes:
@@ -210,8 +227,8 @@ class SealingMapper(Mapper[UUID]):
             for name in getattr(cls, "PERSONAL_FIELDS", ())
             if state.get(name) is not None
         }
-        if personal:
-            cipher = self.keys.cipher_for_writing(originator_id)
+        cipher = self.keys.cipher_for_writing(originator_id) if personal else None
+        if cipher is not None:
             nonce = os.urandom(NONCE_BYTES)
             sealed = cipher.encrypt(
                 nonce, self.transcoder.encode(personal),
@@ -245,6 +262,10 @@ class SealingMapper(Mapper[UUID]):
         if sealed is not None:
             state.update(self._unseal(sealed, originator_id, stored_event.originator_version,
                                       getattr(cls, "PERSONAL_FIELDS", ()), state))
+        else:
+            # Recorded after the subject's erasure: its personal fields were not kept.
+            for name in getattr(cls, "PERSONAL_FIELDS", ()):
+                state.setdefault(name, ERASED)
         state["originator_id"] = originator_id
         state["originator_version"] = stored_event.originator_version
         class_version = getattr(cls, "class_version", 1)

@@ -261,8 +261,10 @@ class SQLiteTables:
         hexes = [s.hex for s in subjects]
         if not hexes:
             return 0
-        self.c.execute(f"DELETE FROM subject_keys WHERE subject_id IN ({self._in(hexes)})",
-                       hexes)
+        # A tombstone, not a deletion: the row says the subject was erased, so no new key
+        # is made for it (its old blobs must keep reading as erased).
+        self.c.execute("UPDATE subject_keys SET key = X'' WHERE length(key) > 0 AND "
+                       f"subject_id IN ({self._in(hexes)})", hexes)
         return self.c.sqlite_cursor.rowcount
 
     def chain_links(self, after: int, limit: int) -> list[tuple[int, int, bytes]]:
