@@ -89,15 +89,25 @@ class PolicyDesk:
         self.config = config or PolicyConfig()
         self.live = live
         self.renderer = renderer or TemplateRenderer(templates.directory)
+        self._contact_data: dict[str, bool] = {}
 
     def carries_contact_data(self, message: je.MessageScheduled) -> bool:
-        """Whether the public rendering of the message reads contact data. A template
-        that cannot be read is left to fail when it is rendered, with its own reason."""
-        if message.intent not in PUBLIC_INTENTS or "social" not in self.templates.channels(
-                message.template):
+        """Whether the public rendering of the message reads contact data (asked once per
+        template for the desk's life: a run). A template that cannot be read is left to
+        fail when it is rendered, with its own reason."""
+        if message.intent not in PUBLIC_INTENTS:
+            return False
+        known = self._contact_data.get(message.template)
+        if known is None:
+            known = self._contact_data[message.template] = self._reads_contact(
+                message.template)
+        return known
+
+    def _reads_contact(self, template: str) -> bool:
+        if "social" not in self.templates.channels(template):
             return False
         try:
-            return self.renderer.uses_contact(message.template, "social")
+            return self.renderer.uses_contact(template, "social")
         except TemplateError:
             return False
 
