@@ -44,11 +44,9 @@ def send_chosen(app: Any, store: Any, messages: list[str]) -> DispatchReport:
                     dispatch_settings(app), clock=stamp, recorded_at=app.now())
 
 
-def advance(app: Any, until: datetime, *, store: Any = None) -> RunOutcome:
+def advance(app: Any, until: datetime) -> RunOutcome:
     """Bring journeys up to ``until``: decide, send, then the write tail."""
-    with contextlib.ExitStack() as stack:
-        if store is None:
-            store = stack.enter_context(store_of(app))
+    with store_of(app) as store:
         report = _run_until_current(app, store, until)
         sent = send_chosen(app, store, report.unsent)
         finish_write(app, store)
