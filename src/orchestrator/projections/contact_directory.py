@@ -55,12 +55,17 @@ class _Page:
         self.events = events
 
     def apply(self) -> None:
-        failures = [{"stream": e.originator_id.hex, "version": e.originator_version,
-                     "event_type": type(e).__name__, "reason": reason}
-                    for e in self.events if (reason := unusable_time(e))]
+        usable, failures = [], []
+        for e in self.events:
+            reason = unusable_time(e)
+            if reason is None:
+                usable.append(e)
+            else:
+                failures.append({"stream": e.originator_id.hex, "version": e.originator_version,
+                                 "event_type": type(e).__name__, "reason": reason})
         if failures:
             upsert(self.conn, t.processing_failures, failures, ["stream", "version"])
-            self.events = [e for e in self.events if unusable_time(e) is None]
+            self.events = usable
         names = sorted({e.contact for e in self.events if _contact_of(e)})
         contacts = self._load(t.contacts, t.contacts.c.contact, names, key="contact")
         consents = {(r["contact"], r["channel"], r["purpose"]): r for r in self._rows(

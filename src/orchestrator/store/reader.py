@@ -16,6 +16,7 @@ from eventsourcing.utils import get_topic
 
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
+from orchestrator.domain import message_lifecycle as lifecycle
 from orchestrator.domain import subjects
 from orchestrator.domain.contact import ContactState, fold
 from orchestrator.domain.events import ERASED
@@ -94,12 +95,9 @@ def message_feedback(store: Store, contact: str) -> list[ChannelFeedback]:
         feedback = recorded.event
         if not feedback.message:
             continue
-        scheduled, channel = None, None
-        for event in stream_events(store, subjects.message_stream(feedback.message)):
-            if isinstance(event, je.MessageScheduled):
-                scheduled = event
-            elif isinstance(event, je.MessageDecided | je.MessageSent) and event.channel:
-                channel = event.channel
+        events = stream_events(store, subjects.message_stream(feedback.message))
+        scheduled = next((e for e in events if isinstance(e, je.MessageScheduled)), None)
+        channel = lifecycle.fold(events).channel
         if scheduled is not None and scheduled.contact == contact and channel:
             found.append(ChannelFeedback(feedback, channel))
     return found
