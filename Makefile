@@ -11,6 +11,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Stoplight Prism, pinned in tests/providers/prism/package-lock.json: the local provider
+# mocks that check every SendGrid, Twilio and Mastodon request against the official specs.
+MOCKS := tests/providers/prism/node_modules/.installed
+$(MOCKS): tests/providers/prism/package-lock.json
+	cd tests/providers/prism && SCARF_ANALYTICS=false npm ci --no-audit --no-fund --silent
+	touch $(MOCKS)
+
 demo: $(STAMP)
 	rm -f demo.db demo.db-wal demo.db-shm
 	$(BIN)/orchestrator --store sqlite:///demo.db demo
@@ -20,14 +27,14 @@ demo: $(STAMP)
 # process of the run: no test may depend on today's date. (The unit tests take "now" as an
 # argument; tests/unit/test_architecture.py checks no module but the composition root
 # reads the wall clock.)
-test: $(STAMP)
+test: $(STAMP) $(MOCKS)
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory test-shifted
 
 # The two shifted runs go side by side (2 cores; much of the suite waits on databases and
 # subprocesses), each with its own temporary folder; their logs are printed in turn.
 SHIFTS := 365 3650
-test-shifted: $(STAMP)
+test-shifted: $(STAMP) $(MOCKS)
 	@rm -rf .shifted && mkdir -p .shifted
 	@for days in $(SHIFTS); do \
 	  ( PYTHONPATH=tests/clock_shift TEST_CLOCK_SHIFT_DAYS=$$days $(BIN)/python -m pytest \
@@ -41,7 +48,7 @@ test-shifted: $(STAMP)
 	  else cat .shifted/$$days.log; status=1; fi; \
 	done; exit $$status
 
-bench: $(STAMP)
+bench: $(STAMP) $(MOCKS)
 	$(BIN)/python -m bench
 
 lint: $(STAMP)
