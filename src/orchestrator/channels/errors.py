@@ -6,10 +6,13 @@ OrchestratorError
     │                               credentials, sender, outbox folder); fix the settings
     ├── PermanentRejection          this message will never go out as it is: sending it
     │   │                           again fails the same way; record it as failed
-    │   └── MessageInvalid          refused before any provider saw it (bad address,
-    │                               too long, contact data on a public channel...)
+    │   ├── MessageInvalid          refused before any provider saw it (bad address,
+    │   │                           too long, contact data on a public channel...)
+    │   └── RecipientOptedOut       the provider says the recipient opted out of this
+    │                               channel (Twilio 21610): a suppression, not just a failure
     └── TransientFailure            worth retrying later with the same idempotency key:
-                                    timeouts, connection errors, HTTP 429 and 5xx
+                                    timeouts, connection errors, HTTP 429 and 5xx;
+                                    ``maybe_accepted`` when the provider may have taken it
 
 Live adapters translate their vendor's exceptions into this tree at one boundary
 (``raise TransientFailure(...) from exc``), so the dispatcher never sees an SDK type.
@@ -24,6 +27,7 @@ __all__ = [
     "ChannelError",
     "MessageInvalid",
     "PermanentRejection",
+    "RecipientOptedOut",
     "TransientFailure",
     "error_for_http_status",
 ]
@@ -46,10 +50,18 @@ class PermanentRejection(ChannelError):
     """The message was refused for good. ``status_code`` is the provider's HTTP status
     when there was one."""
 
-    def __init__(self, reason: str, *, status_code: int | None = None):
+    def __init__(self, reason: str, *, status_code: int | None = None,
+                 provider_code: str | None = None):
         self.reason = reason
         self.status_code = status_code
+        self.provider_code = provider_code
         super().__init__(reason)
+
+
+class RecipientOptedOut(PermanentRejection):
+    """The provider refuses because the recipient opted out of the channel (e.g. replied
+    STOP to an SMS: Twilio error 21610). The dispatcher records a suppression of that
+    channel for the contact, so the policy stops choosing it."""
 
 
 class MessageInvalid(PermanentRejection, ValueError):
@@ -58,15 +70,24 @@ class MessageInvalid(PermanentRejection, ValueError):
 
 class TransientFailure(ChannelError):
     """A failure that may clear up: retry later (with back-off) using the same
-    idempotency key. ``retry_after`` is the provider's hint in seconds, if it gave one."""
+    idempotency key. ``retry_after`` is the provider's hint in seconds, if it gave one.
+
+    ``maybe_accepted`` is True when the request may have reached the provider and been
+    accepted before the failure (a read timeout, a connection dropped after the request
+    was written, a 5xx after the body was sent): sending again could send twice, so the
+    dispatcher treats the message as in doubt and reconciles it before any resend on a
+    channel whose provider has no idempotency key (SMS)."""
 
     retryable = True
 
     def __init__(self, reason: str, *, status_code: int | None = None,
-                 retry_after: float | None = None):
+                 retry_after: float | None = None, maybe_accepted: bool = False,
+                 provider_code: str | None = None):
         self.reason = reason
         self.status_code = status_code
         self.retry_after = retry_after
+        self.maybe_accepted = maybe_accepted
+        self.provider_code = provider_code
         super().__init__(reason)
 
 
