@@ -26,6 +26,7 @@ from orchestrator.domain.policy import PolicyConfig
 from orchestrator.domain.stages import StageThresholds
 from orchestrator.domain.vocabulary import CHANNELS
 from orchestrator.errors import UsageError
+from orchestrator.provider_settings import ProviderSettings, read_provider_settings
 
 Clock = Callable[[], datetime]
 
@@ -89,6 +90,7 @@ class Settings:
     link_secret: bytes | None = None
     email_from: str | None = None
     actor: str = "unknown"
+    providers: ProviderSettings = field(default_factory=ProviderSettings)
 
     @property
     def redacted_store_url(self) -> str:
@@ -125,6 +127,7 @@ def read_settings(environ: Mapping[str, str], *, store: str | None = None,
         link_secret=_link_secret(env.get(LINK_SECRET_ENV)),
         email_from=env.get(EMAIL_FROM_ENV),
         actor=actor or env.get(ACTOR_ENV) or env.get("USER") or "unknown",
+        providers=read_provider_settings(env),
     )
 
 
