@@ -18,7 +18,7 @@ ROOMS = ("orchestrator.campaigns.language", "orchestrator.campaigns.runtime",
          "orchestrator.domain", "orchestrator.ingest", "orchestrator.persistence",
          "orchestrator.projections", "orchestrator.rendering", "orchestrator.store",
          "orchestrator.demo", "orchestrator.bootstrap", "orchestrator.cli",
-         "orchestrator.console", "orchestrator.errors")
+         "orchestrator.console", "orchestrator.errors", "orchestrator.service")
 
 # Package markers that hold no code of their own.
 MARKERS = frozenset({"orchestrator", "orchestrator.campaigns"})

@@ -26,7 +26,7 @@ from orchestrator.domain.policy import PolicyConfig
 from orchestrator.domain.stages import StageThresholds
 from orchestrator.domain.vocabulary import CHANNELS
 from orchestrator.errors import UsageError
-from orchestrator.provider_settings import ProviderSettings, read_provider_settings
+from orchestrator.bootstrap.providers import ProviderSettings, read_provider_settings
 
 Clock = Callable[[], datetime]
 
