@@ -1,25 +1,52 @@
-"""Sending what the policy chose: render, hand to the channel, record what happened.
+"""Sending what the policy chose: claim, render, hand to the channel, record what happened.
 
 This is the only place that calls channel adapters. It runs after the decisions are
-committed (an outbox: a chosen message is sent at least once), gives every adapter the
-message id as idempotency key, and records ``MessageSent`` or ``MessageFailed``. A
-transient failure records nothing, so the message is tried again on the next run.
+committed (an outbox: a chosen message is sent at least once) and keeps these promises:
+
+- **An attempt is recorded before the provider call** (``MessageClaimed``, in a
+  transaction that checks no other dispatcher claimed it first) **and its outcome after**
+  (``MessageSent``, ``MessageRetryScheduled``, ``ChannelRejected``, ``MessageFailed``...).
+  Outcomes are recorded every :data:`OUTCOME_FLUSH` messages, so a crash leaves at most
+  that many claims without an outcome.
+- A claim whose lease ran out with no outcome is **in doubt** (the dispatcher died, or the
+  provider's answer was lost). The next dispatcher reconciles it before anything else:
+  provider feedback about the message (a webhook) or the provider's own record (Twilio:
+  a lookup) proves it went out; a provider that honours our idempotency key (Mastodon,
+  the outbox folders) is simply asked again; email is sent again, a duplicate only inside
+  that recorded window; **SMS is never sent again blindly**: without proof either way it
+  stays ``in_doubt`` for a person to look at.
+- "Later" from a provider (429, 5xx, timeouts, an open circuit) is retried briefly in
+  the process (:mod:`orchestrator.application.sending`), then recorded with a retry time
+  (back-off with jitter, honouring ``Retry-After``); after :data:`MAX_ATTEMPTS` hand-overs
+  the message is dead-lettered (``failed``, ``dead_letter``).
+- A permanent refusal on a private channel asks the policy again without that channel
+  (failover, recorded as a decision); a public message never moves. A recipient who
+  opted out at the provider (Twilio 21610) also stops that channel for the contact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
+from orchestrator.application.sending import Sender, retry_delay
+from orchestrator.campaigns.runtime.failover import (
+    failover_decision,
+    policy_memory,
+    rejected_channels,
+)
 from orchestrator.channels.errors import (
     ChannelConfigurationError,
     PermanentRejection,
+    RecipientOptedOut,
     TransientFailure,
 )
-from orchestrator.channels.message import InReplyTo, OutboundMessage
+from orchestrator.channels.message import InReplyTo, OutboundMessage, SendResult
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
 from orchestrator.domain import subjects
@@ -31,6 +58,16 @@ from orchestrator.store import Store
 from orchestrator.store.reader import contact_state, stream_events, touchpoint_event
 
 APPEND_BATCH = 500
+CLAIM_BATCH = 200
+CLAIM_LEASE = timedelta(minutes=5)
+OUTCOME_FLUSH = 50
+MAX_ATTEMPTS = 8
+CONCURRENCY = 16
+FAILOVER_PASSES = 3  # email fails, then sms, then mail: at most one pass per private channel
+
+# Provider feedback that proves a message left: the provider had it.
+_PROOF_OF_SENDING = (ev.MessageDelivered, ev.MessageOpened, ev.MessageClicked,
+                     ev.MessageBounced)
 
 
 @dataclass(frozen=True)
@@ -41,9 +78,11 @@ class DispatchSettings:
     postal_address: str
     brand_name: str
     sms_help_text: str = ""
+    unsubscribe_token: Callable[[str], str] | None = None
 
     def unsubscribe_url(self, message: str) -> str:
-        return f"{self.public_url.rstrip('/')}/unsubscribe/{message}"
+        token = self.unsubscribe_token(message) if self.unsubscribe_token else message
+        return f"{self.public_url.rstrip('/')}/unsubscribe/{token}"
 
 
 @dataclass
@@ -52,22 +91,36 @@ class DispatchReport:
     failed: int = 0
     retry_later: int = 0
     claimed_elsewhere: int = 0  # another dispatcher had claimed them first
+    in_doubt: int = 0  # handed over, outcome unknown: left for reconciliation
+    reconciled: int = 0  # found to have been sent by an earlier attempt
+    failed_over: int = 0  # refused on one private channel, chosen for another
+    dead_lettered: int = 0
     by_channel: dict[str, int] = field(default_factory=dict)
+
+    def count_sent(self, channel: str) -> None:
+        self.sent += 1
+        self.by_channel[channel] = self.by_channel.get(channel, 0) + 1
 
 
 class SimulatedClock:
-    """The moment the adapters stamp on what they write: the decision's moment."""
+    """The moment the adapters stamp on what they write: the decision's moment. Each
+    dispatching thread sets its own."""
 
     def __init__(self) -> None:
-        self.now: datetime | None = None
+        self._local = threading.local()
+
+    @property
+    def now(self) -> datetime | None:
+        return getattr(self._local, "now", None)
+
+    @now.setter
+    def now(self, moment: datetime | None) -> None:
+        self._local.now = moment
 
     def __call__(self) -> datetime:
-        assert self.now is not None
-        return self.now
-
-
-CLAIM_BATCH = 200
-CLAIM_LEASE = timedelta(minutes=5)
+        moment = self.now
+        assert moment is not None
+        return moment
 
 
 @dataclass(frozen=True)
@@ -77,67 +130,263 @@ class _Due:
     stream: Any
     events: list[Any]
     chosen: je.ChannelChosen
+    attempts: int  # hand-overs recorded before this one
+    doubt: je.MessageClaimed | None  # an earlier hand-over whose outcome is unknown
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What one hand-over came to, before it becomes facts (in the dispatching thread)."""
+
+    due: _Due
+    result: SendResult | None = None
+    evidence: str | None = None  # set when an earlier attempt proved to have gone out
+    later: TransientFailure | None = None
+    refused: PermanentRejection | TemplateError | None = None
+    in_doubt: str | None = None  # why it is left in doubt
+    configuration: ChannelConfigurationError | None = None
 
 
 def dispatch(store: Store, messages: Iterable[str], channels: Mapping[str, Any],
              renderer: TemplateRenderer, settings: DispatchSettings,
-             *, recorded_at: datetime, clock: SimulatedClock | None = None) -> DispatchReport:
-    """Send each chosen message once. A message is claimed (a fact, in a transaction that
-    checks no other process claimed it first) before it is handed to its channel, so two
-    dispatchers at once never both send it; the loser skips it."""
+             *, recorded_at: datetime, clock: SimulatedClock | None = None,
+             desk: Any = None, concurrency: int = CONCURRENCY,
+             lease: timedelta = CLAIM_LEASE,
+             progress: Callable[[DispatchReport], None] | None = None) -> DispatchReport:
+    """Send each chosen message once (see the module's promises). ``desk`` is the policy
+    desk used for failover (none: a refused message fails)."""
     report = DispatchReport()
-    claimer = uuid4().hex[:16]
-    queue = []
-    for message in messages:
-        stream = subjects.message_stream(message)
-        events = stream_events(store, stream)
-        if _taken(events, recorded_at):
-            continue
-        chosen = [e for e in events if isinstance(e, je.ChannelChosen)][-1]
-        queue.append(_Due(datetime.fromisoformat(chosen.at), message, stream, events, chosen))
-    queue.sort(key=lambda due: (due.moment, due.message))  # in the order they were decided
-    for start in range(0, len(queue), CLAIM_BATCH):
-        batch = queue[start:start + CLAIM_BATCH]
-        won = _claim(store, batch, claimer, recorded_at)
-        report.claimed_elsewhere += len(batch) - len(won)
-        outcomes: list[NewFact] = []
-        try:
-            for due in won:
-                outcomes.append(_send(store, due, channels, renderer, settings, clock,
-                                      claimer, report))
-        except ChannelConfigurationError:
-            sent = {fact.fields["message"] for fact in outcomes}
-            outcomes.extend(_released(due, claimer, "channel not configured")
-                            for due in won if due.message not in sent)
-            raise
-        finally:
-            _record(store, outcomes, recorded_at)
+    dispatcher = _Dispatcher(store, channels, renderer, settings, recorded_at, clock, desk,
+                             concurrency, lease, report, progress)
+    pending = list(messages)
+    for _ in range(FAILOVER_PASSES):
+        pending = dispatcher.run(pending)
+        if not pending:
+            break
     return report
 
 
-def _send(store: Store, due: _Due, channels: Mapping[str, Any], renderer: TemplateRenderer,
-          settings: DispatchSettings, clock: SimulatedClock | None, claimer: str,
-          report: DispatchReport) -> NewFact:
-    scheduled = next(e for e in due.events if isinstance(e, je.MessageScheduled))
-    channel = due.chosen.channel
-    if clock is not None:
-        clock.now = due.moment
-    try:
-        outbound = _outbound(store, scheduled, channel, renderer, settings)
-        result = channels[channel].send(outbound)
-    except TransientFailure as error:
-        report.retry_later += 1
-        return _released(due, claimer, f"{type(error).__name__}: {error}")
-    except (PermanentRejection, TemplateError) as error:
+class _Dispatcher:
+    def __init__(self, store: Store, channels: Mapping[str, Any], renderer: TemplateRenderer,
+                 settings: DispatchSettings, recorded_at: datetime,
+                 clock: SimulatedClock | None, desk: Any, concurrency: int,
+                 lease: timedelta, report: DispatchReport,
+                 progress: Callable[[DispatchReport], None] | None):
+        self.store = store
+        self.channels = channels
+        self.renderer = renderer
+        self.settings = settings
+        self.now = recorded_at
+        self.clock = clock
+        self.desk = desk
+        self.lease = lease
+        self.report = report
+        self.progress = progress
+        self.claimer = uuid4().hex[:16]
+        self.senders = {name: Sender(adapter) for name, adapter in channels.items()}
+        # One semaphore a channel: adapters say how many hand-overs they take at once
+        # (an SMTP connection or an outbox file: one; an HTTP API: several).
+        self.slots = {name: threading.Semaphore(
+            max(1, int(getattr(adapter, "max_concurrency", 1))))
+            for name, adapter in channels.items()}
+        self.pool_size = max(1, concurrency)
+        self._memory: Any = None
+
+    def run(self, messages: Iterable[str]) -> list[str]:
+        """One pass; returns the messages chosen again by failover (for another pass)."""
+        queue = []
+        for message in messages:
+            stream = subjects.message_stream(message)
+            events = stream_events(self.store, stream)
+            due = _due(message, stream, events, self.now)
+            if due is not None:
+                queue.append(due)
+        queue.sort(key=lambda due: (due.moment, due.message))  # in the order decided
+        again: list[str] = []
+        with ThreadPoolExecutor(max_workers=self.pool_size,
+                                thread_name_prefix="dispatch") as pool:
+            for start in range(0, len(queue), CLAIM_BATCH):
+                batch = queue[start:start + CLAIM_BATCH]
+                won = _claim(self.store, batch, self.claimer, self.now, self.lease)
+                self.report.claimed_elsewhere += len(batch) - len(won)
+                again.extend(self._hand_over(pool, won))
+        return again
+
+    def _hand_over(self, pool: ThreadPoolExecutor, won: list[_Due]) -> list[str]:
+        facts: list[NewFact] = []
+        again: list[str] = []
+        configuration: ChannelConfigurationError | None = None
+        futures: set[Future[_Outcome]] = set()
+        for due in won:
+            # Built here, in the dispatching thread: the store is read by one thread only;
+            # the workers only talk to providers.
+            try:
+                outbound = _outbound(self.store, _scheduled(due), due.chosen.channel,
+                                     self.renderer, self.settings)
+            except (PermanentRejection, TemplateError) as error:
+                done_now: Future[_Outcome] = Future()
+                done_now.set_result(_Outcome(due, refused=error))
+                futures.add(done_now)
+                continue
+            futures.add(pool.submit(self._attempt, due, outbound))
+        try:
+            while futures:
+                done, futures = wait(futures, return_when=FIRST_COMPLETED)
+                for future in done:
+                    outcome = future.result()
+                    if outcome.configuration is not None:
+                        configuration = configuration or outcome.configuration
+                        facts.append(_released(outcome.due, self.claimer,
+                                               "channel not configured"))
+                        continue
+                    new, chosen_again = self._facts(outcome)
+                    facts.extend(new)
+                    if chosen_again:
+                        again.append(outcome.due.message)
+                if len(facts) >= OUTCOME_FLUSH:
+                    _record(self.store, facts, self.now)
+                    facts = []
+                    if self.progress:
+                        self.progress(self.report)
+        finally:
+            _record(self.store, facts, self.now)
+        if configuration is not None:
+            raise configuration
+        return again
+
+    def _attempt(self, due: _Due, outbound: OutboundMessage) -> _Outcome:
+        """In a worker thread: reconcile if in doubt, then hand the message over."""
+        channel = due.chosen.channel
+        adapter = self.channels.get(channel)
+        if adapter is None:
+            return _Outcome(due, configuration=ChannelConfigurationError(
+                f"no adapter for channel {channel!r} in this run"))
+        if self.clock is not None:
+            self.clock.now = due.moment
+        with self.slots[channel]:
+            try:
+                if due.doubt is not None:
+                    settled = self._settle_doubt(due, adapter, outbound)
+                    if settled is not None:
+                        return settled
+                return _Outcome(due, result=self.senders[channel].send(outbound))
+            except ChannelConfigurationError as error:
+                return _Outcome(due, configuration=error)
+            except TransientFailure as error:
+                if error.maybe_accepted and not self.senders[channel].idempotent:
+                    return _Outcome(due, in_doubt=f"{type(error).__name__}: {error}")
+                return _Outcome(due, later=error)
+            except PermanentRejection as error:
+                return _Outcome(due, refused=error)
+
+    def _settle_doubt(self, due: _Due, adapter: Any, outbound: OutboundMessage
+                      ) -> _Outcome | None:
+        """An earlier hand-over of this message has no outcome: did it go out? None means
+        "send it (again)"."""
+        proof = next((e for e in due.events if isinstance(e, _PROOF_OF_SENDING)), None)
+        if proof is not None:
+            return _Outcome(due, result=SendResult(provider_id=proof.provider_id or (
+                f"feedback:{proof.touchpoint_id}")),
+                evidence=f"provider feedback {type(proof).__name__} {proof.touchpoint_id}")
+        find = getattr(adapter, "find_accepted", None)
+        if find is not None:
+            found = find(outbound, since=datetime.fromisoformat(due.doubt.at))
+            if found is not None:
+                return _Outcome(due, result=found,
+                                evidence=f"found at the provider as {found.provider_id}")
+            return None  # the provider's own record says it never arrived
+        if self.senders[due.chosen.channel].idempotent or due.chosen.channel != "sms":
+            return None
+        return _Outcome(due, in_doubt="an earlier hand-over may have been sent and the "
+                                      "provider cannot be asked; not sent again")
+
+    def _facts(self, outcome: _Outcome) -> tuple[list[NewFact], bool]:
+        """The facts for one outcome, and whether the message was chosen again."""
+        due, report = outcome.due, self.report
+        at = due.moment.isoformat()
+        channel = due.chosen.channel
+        if outcome.result is not None:
+            fields = {"message": due.message, "channel": channel,
+                      "provider_id": outcome.result.provider_id, "at": at}
+            report.count_sent(channel)
+            if outcome.evidence is not None:
+                report.reconciled += 1
+                return [NewFact(due.stream, je.MessageReconciled,
+                                {**fields, "evidence": outcome.evidence})], False
+            return [NewFact(due.stream, je.MessageSent, fields)], False
+        if outcome.in_doubt is not None:
+            report.in_doubt += 1
+            return [], False  # the claim stands: in doubt until reconciled
+        if outcome.later is not None:
+            attempt = due.attempts + 1
+            reason = f"{type(outcome.later).__name__}: {outcome.later}"
+            if attempt >= MAX_ATTEMPTS:
+                report.dead_lettered += 1
+                report.failed += 1
+                return [NewFact(due.stream, je.MessageDeadLettered, {
+                    "message": due.message, "channel": channel, "attempts": attempt,
+                    "reason": f"dead letter after {attempt} attempts: {reason}",
+                    "at": at})], False
+            report.retry_later += 1
+            not_before = self.now + retry_delay(outcome.later, attempt)
+            return [NewFact(due.stream, je.MessageRetryScheduled, {
+                "message": due.message, "claimed_by": self.claimer, "reason": reason,
+                "not_before": not_before.isoformat(), "attempt": attempt, "at": at})], False
+        error = outcome.refused
+        reason = f"{type(error).__name__}: {error}"
+        facts = []
+        if isinstance(error, RecipientOptedOut):
+            facts.append(_opted_out(due, channel, reason))
+        rejected = rejected_channels(due.events) | {channel}
+        decision = self._failover(due, rejected)
+        if decision is not None:
+            report.failed_over += 1
+            return [*facts, NewFact(due.stream, je.ChannelRejected, {
+                "message": due.message, "channel": channel, "reason": reason, "at": at}),
+                decision], True
         report.failed += 1
-        return NewFact(due.stream, je.MessageFailed, {
-            "message": due.message, "channel": channel,
-            "reason": f"{type(error).__name__}: {error}", "at": due.moment.isoformat()})
-    report.sent += 1
-    report.by_channel[channel] = report.by_channel.get(channel, 0) + 1
-    return NewFact(due.stream, je.MessageSent, {
-        "message": due.message, "channel": channel, "provider_id": result.provider_id,
-        "at": due.moment.isoformat()})
+        return [*facts, NewFact(due.stream, je.MessageFailed, {
+            "message": due.message, "channel": channel, "reason": reason, "at": at})], False
+
+    def _failover(self, due: _Due, rejected: frozenset[str]) -> NewFact | None:
+        if self.desk is None or due.chosen.channel == "social":
+            return None
+        if self._memory is None:
+            self._memory = policy_memory(self.store)
+        return failover_decision(self.store, _scheduled(due), rejected, self.desk,
+                                 due.moment, self._memory)
+
+
+def _scheduled(due: _Due) -> je.MessageScheduled:
+    return next(e for e in due.events if isinstance(e, je.MessageScheduled))
+
+
+def _due(message: str, stream: Any, events: list[Any], now: datetime) -> _Due | None:
+    """The message as a hand-over to make now, or None if it is done, claimed by a
+    dispatcher whose lease still runs, or waiting for its retry time."""
+    claimed: je.MessageClaimed | None = None
+    attempts = 0
+    for event in events:
+        if isinstance(event, je.MessageSent | je.MessageFailed):
+            return None
+        if isinstance(event, je.MessageClaimed):
+            claimed = event
+            attempts += 1
+        elif isinstance(event, je.MessageRetryScheduled):
+            if datetime.fromisoformat(event.not_before) > now:
+                return None
+            claimed = None
+        elif isinstance(event, je.MessageClaimReleased | je.ChannelRejected):
+            claimed = None
+            if isinstance(event, je.MessageClaimReleased):
+                attempts -= 1  # given back before any hand-over: not an attempt
+    if claimed is not None and datetime.fromisoformat(claimed.lease_until) > now:
+        return None
+    chosen = [e for e in events if isinstance(e, je.ChannelChosen)]
+    if not chosen:
+        return None
+    return _Due(datetime.fromisoformat(chosen[-1].at), message, stream, events, chosen[-1],
+                attempts=max(0, attempts), doubt=claimed)
 
 
 def _released(due: _Due, claimer: str, reason: str) -> NewFact:
@@ -146,33 +395,33 @@ def _released(due: _Due, claimer: str, reason: str) -> NewFact:
         "at": due.moment.isoformat()})
 
 
-def _taken(events: list[Any], now: datetime) -> bool:
-    """Whether the message is done, or claimed by a dispatcher whose lease still runs."""
-    claimed: je.MessageClaimed | None = None
-    for event in events:
-        if isinstance(event, je.MessageSent | je.MessageFailed):
-            return True
-        if isinstance(event, je.MessageClaimed):
-            claimed = event
-        elif isinstance(event, je.MessageClaimReleased):
-            claimed = None
-    return claimed is not None and datetime.fromisoformat(claimed.lease_until) > now
+def _opted_out(due: _Due, channel: str, reason: str) -> NewFact:
+    """The provider's word that the recipient opted out, as feedback on the message: a
+    hard bounce of that channel, which the suppression rules read for the contact."""
+    touchpoint = f"dispatch:{due.message}:opted-out"
+    return NewFact(due.stream, ev.MessageBounced, {
+        "touchpoint_id": touchpoint, "at": due.moment.isoformat(), "message": due.message,
+        "provider_id": None, "reason": f"5.0.0 recipient opted out at the provider "
+                                       f"({channel}): {reason}"})
 
 
-def _claim(store: Store, batch: list[_Due], claimer: str, now: datetime) -> list[_Due]:
+def _claim(store: Store, batch: list[_Due], claimer: str, now: datetime,
+           lease: timedelta) -> list[_Due]:
     """Claim what no one else has, in one transaction under the writer lock: a stream
     that moved since it was read is read again and left alone if it is taken now."""
     won = []
     with store.write() as unit:
         heads = unit.tables.stream_versions([due.stream for due in batch])
         for due in batch:
-            if heads.get(due.stream, 0) != due.events[-1].originator_version and _taken(
-                    stream_events(store, due.stream), now):
-                continue
+            if heads.get(due.stream, 0) != due.events[-1].originator_version:
+                fresh = _due(due.message, due.stream, stream_events(store, due.stream), now)
+                if fresh is None:
+                    continue
+                due = fresh
             won.append(due)
         unit.append_facts([NewFact(due.stream, je.MessageClaimed, {
             "message": due.message, "claimed_by": claimer,
-            "lease_until": (now + CLAIM_LEASE).isoformat(), "at": due.moment.isoformat()})
+            "lease_until": (now + lease).isoformat(), "at": due.moment.isoformat()})
             for due in won], recorded_at=now)
     return won
 

@@ -40,8 +40,10 @@ def send_chosen(app: Any, store: Any, messages: list[str]) -> DispatchReport:
     """Hand what the policy chose to the channels, stamped with the decision's moment."""
     stamp = SimulatedClock()
     channels = app.channel_adapters(stamp)
+    from orchestrator.application.reviewing import policy_desk
     return dispatch(store, messages, channels, TemplateRenderer(app.settings.templates_dir),
-                    dispatch_settings(app), clock=stamp, recorded_at=app.now())
+                    dispatch_settings(app), clock=stamp, recorded_at=app.now(),
+                    desk=policy_desk(app))
 
 
 def advance(app: Any, until: datetime) -> RunOutcome:

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from orchestrator.bootstrap.providers import ProviderSettings, read_provider_settings
 from orchestrator.domain.policy import PolicyConfig
 from orchestrator.domain.stages import StageThresholds
 from orchestrator.domain.vocabulary import CHANNELS
 from orchestrator.errors import UsageError
-from orchestrator.bootstrap.providers import ProviderSettings, read_provider_settings
 
 Clock = Callable[[], datetime]
 

@@ -176,6 +176,42 @@ class MessageClaimReleased(LedgerEvent):
     at: str
 
 
+class MessageRetryScheduled(MessageClaimReleased):
+    """The provider said "later" (429, 5xx, a timeout, an open circuit): the claim is
+    given back and no dispatcher tries again before ``not_before``. ``attempt`` counts
+    the hand-overs so far; past the dispatcher's limit the message is dead-lettered."""
+
+    not_before: str
+    attempt: int
+
+
+class ChannelRejected(LedgerEvent):
+    """The provider refused the message for good on ``channel`` (or it could not be
+    built for it); the policy is asked again without that channel (failover), and the
+    decision that follows says where the message goes now, if anywhere."""
+
+    message: str
+    channel: str
+    reason: str
+    at: str
+
+
+class MessageDeadLettered(MessageFailed):
+    """Every attempt failed for a reason that might have cleared up; after ``attempts``
+    the dispatcher stops trying and leaves the message for a person (status ``failed``,
+    reason prefixed ``dead letter``)."""
+
+    attempts: int
+
+
+class MessageReconciled(MessageSent):
+    """A message left in doubt (the dispatcher died, or the provider's answer was lost,
+    after the hand-over) turned out to have been accepted: ``evidence`` says how we know
+    (provider feedback about it, or the provider's own record found by a lookup)."""
+
+    evidence: str
+
+
 class EventProcessingFailed(LedgerEvent):
     """A consumer of the log (``engine``: the runs) could not use a recorded fact and
     went on without it; ``position`` names the fact, ``reason`` says why."""

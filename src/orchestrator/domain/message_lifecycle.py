@@ -11,7 +11,11 @@ message forward (``delivered`` < ``opened`` < ``clicked``: a late ``delivered`` 
 ``failed`` end the message whatever came before. A message claimed by a dispatcher is
 ``in_doubt`` until its outcome is recorded (if the process dies mid-send, it stays so
 until another dispatcher claims it again); a released claim puts it back to
-``scheduled``. Complaints and unsubscribes are about the contact's channel (a
+``scheduled``. A provider's "later" (``MessageRetryScheduled``) makes it ``deferred``
+with the provider's reason until its retry time; a message that used up its attempts is
+``failed`` with ``dead_letter`` set. A permanent refusal on one channel
+(``ChannelRejected``) hands the message back to the policy, whose next decision says
+where it goes (failover). Complaints and unsubscribes are about the contact's channel (a
 suppression), not the message's status; they stay in its history.
 """
 
@@ -58,6 +62,7 @@ class MessageStanding:
     channel: str | None = None
     reason: str | None = None
     provider_id: str | None = None
+    dead_letter: bool = False
 
 
 def advance(standing: MessageStanding, event: Any) -> MessageStanding:
@@ -71,12 +76,24 @@ def advance(standing: MessageStanding, event: Any) -> MessageStanding:
         if standing.status in (SCHEDULED, DEFERRED):
             return replace(standing, status=IN_DOUBT)
         return standing
+    if isinstance(event, je.MessageRetryScheduled):
+        if standing.status == IN_DOUBT:
+            return replace(standing, status=DEFERRED,
+                           reason=f"provider: {event.reason} (retry from {event.not_before})")
+        return standing
     if isinstance(event, je.MessageClaimReleased):
         if standing.status == IN_DOUBT:
             return replace(standing, status=SCHEDULED)
         return standing
+    if isinstance(event, je.ChannelRejected):
+        # Recorded by the dispatcher right after the refusal (and after the bounce that
+        # an opt-out at the provider is): the message is the policy's again.
+        if standing.status in PROGRESS:
+            return standing
+        return replace(standing, status=SCHEDULED, reason=f"{event.channel}: {event.reason}")
     if isinstance(event, je.MessageFailed):
-        return replace(standing, status=FAILED, channel=event.channel, reason=event.reason)
+        return replace(standing, status=FAILED, channel=event.channel, reason=event.reason,
+                       dead_letter=isinstance(event, je.MessageDeadLettered))
     if isinstance(event, je.MessageSent):
         moved = replace(standing, channel=event.channel, provider_id=event.provider_id)
         return _forward(moved, SENT)
@@ -112,10 +129,23 @@ def history_entry(event: Any) -> dict[str, Any] | None:
         return {"status": SCHEDULED, "at": event.at}
     if isinstance(event, je.MessageDecided):
         return {"status": event.status, "at": event.at, "rule": event.rule}
+    if isinstance(event, je.MessageReconciled):
+        return {"status": SENT, "at": event.at, "channel": event.channel,
+                "reconciled": event.evidence}
     if isinstance(event, je.MessageSent):
         return {"status": SENT, "at": event.at, "channel": event.channel}
+    if isinstance(event, je.MessageDeadLettered):
+        return {"status": FAILED, "at": event.at, "reason": event.reason, "dead_letter": True}
     if isinstance(event, je.MessageFailed):
         return {"status": FAILED, "at": event.at, "reason": event.reason}
+    if isinstance(event, je.ChannelRejected):
+        return {"status": "rejected", "at": event.at, "channel": event.channel,
+                "reason": event.reason}
+    if isinstance(event, je.MessageRetryScheduled):
+        return {"status": DEFERRED, "at": event.at, "reason": event.reason,
+                "not_before": event.not_before}
+    if isinstance(event, je.MessageClaimed):
+        return {"status": "attempted", "at": event.at}
     status = FEEDBACK_STATUS.get(type(event)) or FEEDBACK_NOTE.get(type(event))
     if status is not None:
         return {"status": status, "at": event.at, "touchpoint": event.touchpoint_id}

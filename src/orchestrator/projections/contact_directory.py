@@ -30,6 +30,11 @@ from orchestrator.domain.vocabulary import PRIVATE_CHANNELS, PUBLIC_INTENTS
 from orchestrator.projections import tables as t
 from orchestrator.projections.view import SQLAlchemyView, upsert
 
+# Every fact that moves a message's standing (domain/message_lifecycle.py folds them).
+MESSAGE_FACTS = (je.MessageScheduled, je.MessageSent, je.MessageDecided, je.MessageFailed,
+                 je.MessageClaimed, je.MessageClaimReleased, je.ChannelRejected,
+                 ev.MessageFeedbackRecorded)
+
 
 def utc_text(at: str) -> str:
     return datetime.fromisoformat(at).astimezone(UTC).isoformat()
@@ -38,7 +43,7 @@ def utc_text(at: str) -> str:
 class ContactDirectory(Projection[SQLAlchemyView]):
     family = "contact_directory"
     # Bump the version when the rows kept change: views of another version are rebuilt.
-    name = f"{family}@3"
+    name = f"{family}@4"
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process_page([domain_event], tracking)
@@ -76,15 +81,11 @@ class _Page:
                               key="phone_stream")
         purchases, new_phones, erased = [], [], []
         message_ids = sorted({e.message for e in self.events
-                              if isinstance(e, je.MessageScheduled | je.MessageSent
-                                            | je.MessageDecided | je.MessageFailed
-                                            | ev.MessageFeedbackRecorded)
-                              and e.message})
+                              if isinstance(e, MESSAGE_FACTS) and e.message})
         messages = self._load(t.messages, t.messages.c.message, message_ids, key="message")
         stopped: list[dict[str, Any]] = []
         for event in self.events:
-            if isinstance(event, je.MessageScheduled | je.MessageSent | je.MessageDecided
-                          | je.MessageFailed | ev.MessageFeedbackRecorded):
+            if isinstance(event, MESSAGE_FACTS):
                 _message(messages, event)
                 if isinstance(event, ev.MessageFeedbackRecorded):
                     stopped.extend(_suppression(messages.get(event.message or ""), event))
@@ -178,16 +179,17 @@ def _message(messages: dict[str, dict[str, Any]], event: Any) -> None:
             "message": event.message, "contact": contact, "journey": event.journey,
             "version": event.version, "step": event.step, "intent": event.intent,
             "audience": event.audience, "channel": None, "status": lifecycle.SCHEDULED,
-            "reason": None, "provider_id": None, "at": event.at, "at_utc": utc_text(event.at)})
+            "reason": None, "provider_id": None, "dead_letter": False, "at": event.at,
+            "at_utc": utc_text(event.at)})
         return
     row = messages.get(event.message)
     if row is None:
         return  # feedback about a message this store never scheduled
     standing = lifecycle.advance(lifecycle.MessageStanding(
         status=row["status"], channel=row["channel"], reason=row["reason"],
-        provider_id=row["provider_id"]), event)
+        provider_id=row["provider_id"], dead_letter=bool(row["dead_letter"])), event)
     row.update(status=standing.status, channel=standing.channel, reason=standing.reason,
-               provider_id=standing.provider_id)
+               provider_id=standing.provider_id, dead_letter=standing.dead_letter)
 
 
 def _suppression(row: dict[str, Any] | None, event: Any) -> list[dict[str, Any]]:
@@ -276,5 +278,6 @@ def message_rows(view: SQLAlchemyView, contact: str | None = None) -> list[dict[
     with view.engine.connect() as conn:
         return [{"id": r.message, "contact": r.contact, "journey": r.journey,
                  "version": r.version, "step": r.step, "intent": r.intent,
-                 "channel": r.channel, "status": r.status, "reason": r.reason, "at": r.at}
+                 "channel": r.channel, "status": r.status, "reason": r.reason, "at": r.at,
+                 "dead_letter": bool(r.dead_letter)}
                 for r in conn.execute(query)]

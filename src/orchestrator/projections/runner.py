@@ -2,14 +2,21 @@
 
 Reads the notification log after the view's tracking position, a page at a time, and
 hands each page to the projection; each page commits with its tracking position.
+
+On PostgreSQL, several processes may finish writing at once (runs, dispatchers, ``serve``):
+a catch-up takes a session advisory lock first and reads its starting position under
+it, so two never apply the same events side by side (which could deadlock on the rows
+both update, and does no good).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from eventsourcing.persistence import Tracking
+from sqlalchemy import text
 
 from orchestrator.projections.contact_directory import ContactDirectory
 from orchestrator.projections.view import SQLAlchemyView
@@ -52,6 +59,31 @@ def read_directory(store: Store) -> ReadModel:
 def catch_up(store: Store, projection: ContactDirectory,
              progress: Callable[[int], None] | None = None) -> int:
     """Apply every event recorded after the projection's position; returns how many."""
+    with _one_at_a_time(store):
+        return _catch_up(store, projection, progress)
+
+
+CATCH_UP_LOCK = "orchestrator:read-model-catch-up"
+
+
+@contextlib.contextmanager
+def _one_at_a_time(store: Store) -> Iterator[None]:
+    if store.engine.dialect.name != "postgresql":
+        yield  # SQLite serialises writers itself
+        return
+    with store.engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(hashtext(:key))"), {"key": CATCH_UP_LOCK})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"),
+                         {"key": CATCH_UP_LOCK})
+            conn.commit()
+
+
+def _catch_up(store: Store, projection: ContactDirectory,
+              progress: Callable[[int], None] | None) -> int:
     application = store.ledger.name
     after = projection.view.max_tracking_id(application) or 0
     applied = 0

@@ -87,6 +87,7 @@ messages = Table(
     Column("status", String, nullable=False),
     Column("reason", String),
     Column("provider_id", String),
+    Column("dead_letter", Boolean, nullable=False, default=False),
     Column("at", String, nullable=False),
     Column("at_utc", String, nullable=False),
 )
