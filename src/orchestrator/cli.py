@@ -258,8 +258,11 @@ def cmd_journeys_list(app: Any, args: argparse.Namespace) -> int:
 def cmd_run(app: Any, args: argparse.Namespace) -> int:
     from orchestrator.application.running import advance, serve_live
     if args.channels == bootstrap.LIVE:
+        from orchestrator.bootstrap.live import describe_live
         live = ", ".join(sorted(app.settings.channels_in_force)) or "none"
         print(f"live channels: {live}", flush=True)
+        for line in describe_live(app.settings):
+            print(f"  {line}", flush=True)
     app.channel_adapters(app.now)  # a channel set that cannot send is refused now
 
     def report(outcome: Any) -> None:

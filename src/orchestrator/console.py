@@ -129,11 +129,19 @@ def run_text(outcome: Any, channel_set: str, outbox: str) -> str:
     if report.decisions:
         lines.append("decisions: " + ", ".join(f"{status} {count:,}" for status, count
                                                in sorted(report.decisions.items())))
-    if sent.sent or sent.failed or sent.retry_later:
+    if sent.sent or sent.failed or sent.retry_later or sent.in_doubt:
         channels = ", ".join(f"{channel} {count:,}" for channel, count
                              in sorted(sent.by_channel.items()))
-        lines.append(f"{channel_set} outbox {outbox}: {sent.sent:,} written ({channels}), "
+        where = f"{channel_set} outbox {outbox}" if channel_set != "live" else "live channels"
+        verb = "written" if channel_set != "live" else "sent"
+        lines.append(f"{where}: {sent.sent:,} {verb} ({channels}), "
                      f"{sent.failed:,} failed, {sent.retry_later:,} to retry")
+        extra = [f"{count:,} {what}" for count, what in (
+            (sent.in_doubt, "in doubt"), (sent.reconciled, "reconciled"),
+            (sent.failed_over, "failed over"), (sent.dead_lettered, "dead-lettered"))
+            if count]
+        if extra:
+            lines.append("dispatch: " + ", ".join(extra))
     return "\n".join(lines)
 
 

@@ -220,9 +220,11 @@ class Application:
 
 def default_channels(settings: Settings, stamp: Clock) -> Mapping[str, Any]:
     if settings.channel_set == LIVE:
-        missing = ", ".join(sorted(settings.channels_in_force)) or "none configured"
-        raise UsageError(f"--channels live: no live adapter is available yet for: {missing}; "
-                         "use --channels dry-run")
+        if not settings.channels_in_force:
+            raise UsageError("--channels live: no channel is configured; set the provider "
+                             "variables (see README, 'Configuring live channels')")
+        from orchestrator.bootstrap.live import live_channels
+        return live_channels(settings, stamp)
     from orchestrator.channels.dry_run import dry_run_channels
     if settings.email_from:
         return dry_run_channels(settings.outbox, email_from=settings.email_from, clock=stamp)
