@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sendgrid.helpers.eventwebhook import EventWebhookHeader
 from tests.conftest import TEST_NOW, fixed_clock
-from tests.journeys_support import THANKS_ON_PURCHASE, JourneyWorld
+from tests.journeys_support import JourneyWorld
 from tests.support import consent, contact, purchase
 from twilio.request_validator import RequestValidator
 
@@ -33,6 +33,14 @@ PUBLIC_URL = "https://hooks.example.com"
 EMAIL, PHONE = "ada@example.com", "+447700900123"
 AT = "2026-03-02T10:00:00+00:00"
 SENT_BY = "2026-03-03T00:00:00+00:00"
+THANKS_EACH_PURCHASE = """
+journey: after-purchase
+trigger: {on: purchase.recorded}
+reentry: 1d
+steps:
+  - id: hello
+    send: {intent: relationship, template: thanks}
+"""
 
 
 class SendGridSigner:
@@ -92,7 +100,7 @@ class SentWorld(JourneyWorld):
 
     def __init__(self, cli, store_url, folder, channel: str = "email"):
         super().__init__(cli, store_url, folder)
-        self.publish(THANKS_ON_PURCHASE)
+        self.publish(THANKS_EACH_PURCHASE)
         self.ingest(contact("c", AT, email=EMAIL, phone=PHONE, timezone="Europe/London"),
                     consent("g", AT, channel=channel), purchase("p1", AT))
         self.run(SENT_BY)
@@ -116,7 +124,7 @@ class SentWorld(JourneyWorld):
         return {s["channel"]: s["reason"] for s in json.loads(result.out)["suppressions"]}
 
     def next_purchase_message(self, until: str = "2026-12-03T00:00:00+00:00") -> dict:
-        self.ingest(purchase("p2", "2026-12-01T10:00:00+00:00"))
+        self.ingest(purchase("p2", "2026-12-02T13:00:00+00:00"))  # after TEST_NOW
         self.run(until)
         [later] = [m for m in self.messages() if m["id"] != self.message["id"]]
         return later
