@@ -37,6 +37,12 @@ def _timestamp(text: str) -> datetime:
     return moment
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1 to 65535)")
+    return int(text)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # usage errors exit 2, as argparse does
         self.print_usage(sys.stderr)
@@ -161,6 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
                                   "from the events"), "projections_command")
     _command(projections, common, "rebuild", "drop the read models and rebuild them from "
              "the events", cmd_projections_rebuild)
+    _command(commands, common, "serve", "the HTTP endpoint for provider webhooks and "
+             "unsubscribe links (docs/serve.md)", cmd_serve,
+             (("--host",), {"default": "127.0.0.1", "help": "address to listen on "
+                            "(default: 127.0.0.1; put a TLS proxy in front)"}),
+             (("--port",), {"type": _port, "default": 8080, "help": "default: 8080"}))
     _command(commands, common, "forget", "erase a contact's personal data "
              "(crypto-shredding)", cmd_forget, (("contact",), {}),
              by("who asked for the erasure"),
@@ -277,6 +288,16 @@ def cmd_run(app: Any, args: argparse.Namespace) -> int:
         outcome.report.touchpoints or outcome.report.broadcasts or outcome.sent.sent)
         else None)
     print("live: stopped", flush=True)
+    return 0
+
+
+def cmd_serve(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.service.server import Serving
+    serving = Serving(app, args.host, args.port)
+    print(f"serving on http://{args.host}:{args.port} for {app.settings.public_url} "
+          f"(store {app.settings.redacted_store_url}); SIGTERM or Ctrl-C stops", flush=True)
+    serving.run()
+    print("serve: stopped", flush=True)
     return 0
 
 

@@ -27,3 +27,20 @@ def test_soft(reason):
        st.text(alphabet="abcdefghij klmnop", max_size=30))
 def test_an_smtp_status_decides_whatever_the_words(klass, second, third, words):
     assert bounce_is_hard(f"{klass}.{second}.{third} {words}") == (klass == "5")
+
+
+@pytest.mark.parametrize("code", ["21610", "21211", "21614", "30004", "30005", "30006"])
+def test_a_twilio_code_that_says_the_number_cannot_receive_is_hard(code):
+    assert bounce_is_hard(f"twilio {code}: undelivered")
+    assert bounce_is_hard(f"twilio {code}: failed")
+
+
+@pytest.mark.parametrize("code", ["30003", "30007", "30008", "30001"])
+def test_other_twilio_codes_are_soft_even_without_a_soft_word(code):
+    # Without the Twilio rule these read as hard (no status code, no soft word).
+    assert not bounce_is_hard(f"twilio {code}: undelivered")
+
+
+def test_the_twilio_code_decides_before_any_smtp_looking_number():
+    assert not bounce_is_hard("twilio 30003: failed (550 at the carrier)")
+    assert bounce_is_hard("twilio 30005: temporary wording")

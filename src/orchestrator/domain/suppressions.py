@@ -12,6 +12,12 @@ a run, and when a reviewer releases a held message), ``audit contact`` and the
   such as "soft", "temporary", "mailbox full", "quota", "try again". A bounce with no
   reason, or one that says neither, is taken as hard: sending on to an address that
   bounced hurts every later message's deliverability.
+- An SMS failure reported by Twilio (reason ``twilio CODE: status``, as ``serve`` records
+  it) is classified by its error code, as an SMTP status is: the codes that say the number
+  cannot take our messages (21610 the recipient replied STOP, 21211/21614 not a valid
+  mobile number, 30004 blocked, 30005 unknown number, 30006 landline or unreachable
+  carrier) are hard; every other Twilio code (30003 handset off, 30007 carrier filtering,
+  30008 unknown error, ...) is soft: the number may take the next message.
 - ``forget`` (erasure) suppresses every private channel.
 """
 
@@ -30,6 +36,9 @@ SMS_STOP: Final = "sms_stop"
 ERASED: Final = "erased"
 
 _STATUS_CODE = re.compile(r"(?<![\d.])([245])(?:\.\d{1,3}\.\d{1,3}|\d\d)(?![\d.])")
+_TWILIO_CODE = re.compile(r"\btwilio (\d{5})\b")
+TWILIO_HARD_CODES: Final = frozenset({"21211", "21610", "21612", "21614", "30004", "30005",
+                                      "30006"})
 _SOFT_WORDS = ("soft", "deferred", "blocked", "temporar", "mailbox full", "quota",
                "try again", "retry", "greylist", "rate limit", "throttl")
 
@@ -37,6 +46,9 @@ _SOFT_WORDS = ("soft", "deferred", "blocked", "temporar", "mailbox full", "quota
 def bounce_is_hard(reason: str | None) -> bool:
     """Whether a bounce should stop the channel for good (see the module's rules)."""
     text = (reason or "").lower()
+    twilio = _TWILIO_CODE.search(text)
+    if twilio is not None:
+        return twilio.group(1) in TWILIO_HARD_CODES
     code = _STATUS_CODE.search(text)
     if code is not None:
         return code.group(1) == "5"

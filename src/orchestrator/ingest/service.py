@@ -9,6 +9,10 @@ in-file duplicates are found through the store's own id table, inside the transa
 Holding one transaction for the whole file also makes concurrent ingests safe: a second
 process waits for the first to commit, then finds its ids already recorded.
 
+``check_touchpoint`` and ``record_touchpoints`` are the same checks and the same
+idempotency for touchpoints made in process (``serve``'s webhooks), recorded inside the
+caller's write unit.
+
 A line is never read into memory beyond ``MAX_LINE_BYTES`` (plus its line ending): the rest
 of a longer line is skipped, or, with ``--skip-invalid``, spooled to a temporary file so
 that FILE.rejected.jsonl still holds the line whole.
@@ -16,11 +20,12 @@ that FILE.rejected.jsonl still holds the line whole.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
@@ -191,13 +196,48 @@ def _read_tail(stream: IO[bytes], keep: bool, head: bytes) -> _Tail | None:
     return _Tail(line_size=len(head) + size - ending, spool=spool, newline=ending > 0)
 
 
+def check_touchpoint(touchpoint: Mapping[str, Any]) -> ValidTouchpoint | list[Problem]:
+    """One touchpoint given in process, checked exactly as a line of an ingested file is
+    (it is one: the object written as a JSON line), limits and all."""
+    return parse_line(json.dumps(touchpoint).encode("utf-8"))
+
+
+def record_touchpoints(unit: WriteUnit, touchpoints: Iterable[ValidTouchpoint], *,
+                       recorded_at: datetime, source: str,
+                       first_wins: bool = False) -> IngestReport:
+    """Record touchpoints checked by :func:`check_touchpoint`, inside the caller's write
+    unit, with ingest's idempotency: an id already recorded (or earlier in the same call)
+    with the same content is a duplicate, not a second record.
+
+    ``first_wins``: an id already recorded with *other* content is a duplicate too. That is
+    for a provider's retry, which a webhook stamps with the moment it arrived; the first
+    report stands. Otherwise such an id raises :class:`InvalidInput` (``SOURCE:N``, N
+    counting from 1) and the caller's transaction is rolled back."""
+    report = IngestReport(source=source)
+    lines = [_Line(number, b"", touchpoint=touchpoint)
+             for number, touchpoint in enumerate(touchpoints, start=1)]
+    report.lines = len(lines)
+    recorder = _BatchRecorder(unit, recorded_at, source, report, first_wins=first_wins)
+    for start in range(0, len(lines), BATCH_SIZE):
+        batch = lines[start:start + BATCH_SIZE]
+        recorder.check(batch)
+        report.problems.extend(f"{source}:{line.number}: {p.field}: {p.reason}"
+                               for line in batch for p in line.problems)
+        if report.problems:
+            raise InvalidInput(report.problems,
+                               f"{len(report.problems)} problem(s); nothing was recorded")
+        recorder.record([line for line in batch if line.touchpoint])
+    return report
+
+
 class _BatchRecorder:
     def __init__(self, unit: WriteUnit, recorded_at: datetime, source: str,
-                 report: IngestReport):
+                 report: IngestReport, *, first_wins: bool = False):
         self.unit = unit
         self.recorded_at = recorded_at
         self.source = source
         self.report = report
+        self.first_wins = first_wins
         self.line_of_id: dict[str, tuple[bytes, int]] = {}
 
     def check(self, batch: list[_Line]) -> None:
@@ -214,7 +254,7 @@ class _BatchRecorder:
                     self.line_of_id[touchpoint.id] = (touchpoint.digest, line.number)
                 recorded[touchpoint.id] = touchpoint.digest
                 continue
-            if known == touchpoint.digest:
+            if known == touchpoint.digest or self.first_wins:
                 self.report.duplicates += 1
                 line.touchpoint = None
                 continue
