@@ -10,6 +10,7 @@ it accepted, and can SIGKILL the dispatcher at a chosen hand-over:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -59,10 +60,8 @@ class FakeProviders:
 
     def _kill(self) -> None:
         if self.plan.victim:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.plan.victim, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.plan.victim = None
 
     def _handler(self):

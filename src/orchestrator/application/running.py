@@ -19,6 +19,7 @@ from orchestrator.application.dispatch import (
 from orchestrator.application.stores import store_of
 from orchestrator.application.tail import finish_write
 from orchestrator.campaigns.runtime.runner import RunReport, RunSuperseded, run_until
+from orchestrator.domain.unsubscribe_tokens import token_for
 from orchestrator.rendering import TemplateRenderer
 
 
@@ -28,12 +29,19 @@ class RunOutcome:
     sent: DispatchReport
 
 
+# Dry-run only: links in the outbox must have the real shape, but nothing serves them.
+# A live run refuses to start without ORCHESTRATOR_LINK_SECRET (bootstrap).
+DRY_RUN_LINK_SECRET = b"dry-run links are not served: set ORCHESTRATOR_LINK_SECRET"
+
+
 def dispatch_settings(app: Any) -> DispatchSettings:
     settings = app.settings
+    secret = settings.link_secret or DRY_RUN_LINK_SECRET
     return DispatchSettings(public_url=settings.public_url,
                             postal_address=settings.postal_address,
                             brand_name=settings.brand_name,
-                            sms_help_text=settings.sms_help_text)
+                            sms_help_text=settings.sms_help_text,
+                            unsubscribe_token=lambda message: token_for(message, secret))
 
 
 def send_chosen(app: Any, store: Any, messages: list[str]) -> DispatchReport:

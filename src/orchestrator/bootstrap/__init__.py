@@ -223,6 +223,9 @@ def default_channels(settings: Settings, stamp: Clock) -> Mapping[str, Any]:
         if not settings.channels_in_force:
             raise UsageError("--channels live: no channel is configured; set the provider "
                              "variables (see README, 'Configuring live channels')")
+        if "email" in settings.channels_in_force and settings.link_secret is None:
+            raise UsageError(f"{LINK_SECRET_ENV}: live email needs it, to sign the one-click "
+                             "unsubscribe links that `serve` accepts")
         from orchestrator.bootstrap.live import live_channels
         return live_channels(settings, stamp)
     from orchestrator.channels.dry_run import dry_run_channels
