@@ -168,9 +168,10 @@ def test_delivery_feedback_moves_the_status_and_why_lists_it(world):
     chain = why(world, message["id"])
 
     assert chain["status"] == "bounced"
-    assert [h["status"] for h in chain["history"]] == ["scheduled", "scheduled", "sent",
-                                                       "delivered", "opened", "clicked",
-                                                       "bounced"]
+    # "attempted": the hand-over to the channel, recorded before the call.
+    assert [h["status"] for h in chain["history"]] == ["scheduled", "scheduled", "attempted",
+                                                       "sent", "delivered", "opened",
+                                                       "clicked", "bounced"]
     assert chain["provider"]["provider_id"].startswith("dry-run:email:")
 
 
