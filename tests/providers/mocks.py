@@ -7,8 +7,8 @@ inject faults.
                    on request: drops the connection, answers 429/5xx itself, answers
                    late, or forwards and then answers something else
 
-Fixtures (see the end of the file; import them into a test module, or list this module
-in ``pytest_plugins`` of the root conftest):
+Fixtures (the end of this file; tests/conftest.py lists this module in
+``pytest_plugins``, so every test can ask for them):
 
 - ``provider_mocks``: session-scoped; the three Prism processes, started once, in
   parallel, on free ports of 127.0.0.1, stopped (process group killed) at the end.

@@ -31,13 +31,7 @@ from tests.providers.channels import (
     sent_sms,
     twilio_channel,
 )
-from tests.providers.mocks import (  # noqa: F401  (fixtures)
-    Fault,
-    mastodon_mock,
-    provider_mocks,
-    sendgrid_mock,
-    twilio_mock,
-)
+from tests.providers.mocks import Fault
 
 from orchestrator.channels.errors import MessageInvalid
 from orchestrator.channels.message import OutboundMessage

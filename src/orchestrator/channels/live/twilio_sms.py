@@ -12,6 +12,7 @@ over the URL as Twilio called it, query included.)
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -20,7 +21,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -181,6 +182,8 @@ class TwilioSmsChannel(SmsCapabilities):
                     return None
         except TwilioRestException as exc:
             raise _cannot_tell(self._refused(exc)) from exc
+        except TwilioException as exc:  # a list page that is not 200 (twilio.base.page)
+            raise _cannot_tell(self._refused(_rest_exception(exc))) from exc
         except requests.RequestException as exc:
             raise _cannot_tell(self._unanswered(exc)) from exc
         raise TransientFailure(
@@ -199,6 +202,18 @@ class TwilioSmsChannel(SmsCapabilities):
     def _unanswered(self, exc: requests.RequestException) -> ChannelError:
         kind = transport_failure(exc) or Transport.DROPPED
         return TWILIO.error(f"no answer ({kind.value})", transport=kind)
+
+
+def _rest_exception(exc: TwilioException) -> TwilioRestException:
+    """The status and Twilio code of a failed page fetch, which the SDK raises as a bare
+    ``TwilioException("Unable to fetch page", response)``."""
+    response = exc.args[1] if len(exc.args) > 1 else None
+    status = getattr(response, "status_code", 500)
+    try:
+        code = json.loads(getattr(response, "text", "") or "{}").get("code")
+    except (ValueError, AttributeError):
+        code = None
+    return TwilioRestException(status, "", code=code if isinstance(code, int) else None)
 
 
 def _cannot_tell(error: ChannelError) -> ChannelError:
