@@ -15,11 +15,13 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.contract.channels.support import message
 from tests.providers.channels import (
+    MASTODON_ACCESS_TOKEN,
     MASTODON_STATUSES,
     SECRETS,
     SENDGRID_SEND,
@@ -38,6 +40,7 @@ from orchestrator.channels.errors import (
     RecipientOptedOut,
     TransientFailure,
 )
+from orchestrator.channels.live.mastodon import MastodonChannel
 from orchestrator.channels.live.retry_tables import (
     MASTODON,
     SENDGRID,
@@ -116,10 +119,7 @@ def _provoke(provider: Provider, mock: ProviderMock, row: Row) -> Any:
         url = _closed_port_url()
         key = "host" if provider is SENDGRID_PROVIDER else (
             "base_url" if provider is TWILIO_PROVIDER else None)
-        if key is None:
-            from tests.providers.channels import MASTODON_ACCESS_TOKEN
-
-            from orchestrator.channels.live.mastodon import MastodonChannel
+        if key is None:  # Mastodon's URL is its first argument, not an option
             return MastodonChannel(url, MASTODON_ACCESS_TOKEN, timeout=2.0)
         return provider.build(mock, **{key: url})
     if row.transport is Transport.READ_TIMEOUT:
@@ -350,3 +350,13 @@ def test_concurrent_sends_of_one_message_make_one_request(sendgrid_mock):
 
     assert len(sendgrid_mock.requests(SENDGRID_SEND)) == 1
     assert sorted(result.repeated for result in results) == [False] + [True] * 7
+
+
+# The documentation -------------------------------------------------------------------
+
+
+def test_docs_providers_md_lists_every_retry_table_as_the_code_has_it():
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "providers.md").read_text()
+    for table in (SENDGRID, TWILIO, MASTODON):
+        assert f"(table version {table.version})" in docs
+        assert table.markdown() in docs, f"docs/providers.md: the {table.provider} table"

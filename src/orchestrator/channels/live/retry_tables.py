@@ -107,6 +107,12 @@ class RetryTable:
                         return row
         return _UNKNOWN
 
+    def markdown(self) -> str:
+        """The table as docs/providers.md shows it (a test keeps the two the same)."""
+        lines = ["| condition | outcome | why |", "|---|---|---|"]
+        lines += [f"| {row.condition} | {row.outcome.value} | {row.why} |" for row in self.rows]
+        return "\n".join(lines)
+
     def error(self, detail: str, *, status: int | None = None, code: int | None = None,
               transport: Transport | None = None,
               retry_after: float | None = None) -> ChannelError:
