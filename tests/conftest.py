@@ -18,6 +18,10 @@ from pathlib import Path
 
 import pytest
 
+# The provider mocks (Prism behind a recording proxy): provider_mocks, sendgrid_mock,
+# twilio_mock, mastodon_mock. Prism starts only when a test asks for one of them.
+pytest_plugins = ("tests.providers.mocks",)
+
 
 def pytest_report_header() -> str | None:
     days = os.environ.get("TEST_CLOCK_SHIFT_DAYS")
