@@ -35,6 +35,7 @@ class Ledger:
     emails: Counter[str] = field(default_factory=Counter)  # our message id -> accepted
     sms: list[dict[str, str]] = field(default_factory=list)
     requests: int = 0
+    epoch: int = 0  # which seeded run: a lookup sees only that run's messages (its "since")
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def sms_count(self) -> Counter[str]:
@@ -58,6 +59,16 @@ class FakeProviders:
         self.server.shutdown()
         self.server.server_close()
 
+    def new_run(self) -> None:
+        with self.ledger.lock:
+            self.ledger.epoch += 1
+
+    def arm(self, plan: KillPlan) -> None:
+        """Kill as ``plan`` says, counting hand-overs from now."""
+        with self.ledger.lock:
+            self.ledger.requests = 0
+        self.plan = plan
+
     def _kill(self) -> None:
         if self.plan.victim:
             with contextlib.suppress(ProcessLookupError):
@@ -74,11 +85,15 @@ class FakeProviders:
                 pass
 
             def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                if len(body) < length:  # the client died mid-request: nothing to accept
+                    self.close_connection = True
+                    return
+                plan = providers.plan
                 with providers.ledger.lock:
                     providers.ledger.requests += 1
                     number = providers.ledger.requests
-                plan = providers.plan
                 if plan.mode == "before" and number == plan.at:
                     providers._kill()
                     self.close_connection = True
@@ -94,6 +109,7 @@ class FakeProviders:
                     status, payload, headers = 202, b"", {"X-Message-Id": f"sg-{number}"}
                 else:
                     form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
+                    form["epoch"] = providers.ledger.epoch
                     with providers.ledger.lock:
                         providers.ledger.sms.append(form)
                     record = {"sid": f"SM{number:032x}", "status": "queued",
@@ -119,8 +135,10 @@ class FakeProviders:
                 to = (query.get("To") or [None])[-1]
                 with providers.ledger.lock:
                     found = [{"sid": f"SM{i:032x}", "status": "sent", "to": m.get("To"),
+                              "direction": "outbound-api",
                               "body": m.get("Body")}
-                             for i, m in enumerate(providers.ledger.sms) if m.get("To") == to]
+                             for i, m in enumerate(providers.ledger.sms)
+                             if m.get("To") == to and m["epoch"] == providers.ledger.epoch]
                 payload = json.dumps({"messages": found, "next_page_uri": None, "page": 0,
                                       "page_size": 50, "uri": self.path,
                                       "first_page_uri": self.path,

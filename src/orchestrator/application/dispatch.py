@@ -6,8 +6,9 @@ committed (an outbox: a chosen message is sent at least once) and keeps these pr
 - **An attempt is recorded before the provider call** (``MessageClaimed``, in a
   transaction that checks no other dispatcher claimed it first) **and its outcome after**
   (``MessageSent``, ``MessageRetryScheduled``, ``ChannelRejected``, ``MessageFailed``...).
-  Outcomes are recorded every :data:`OUTCOME_FLUSH` messages, so a crash leaves at most
-  that many claims without an outcome.
+  Outcomes are recorded every :data:`OUTCOME_FLUSH` messages or every
+  :data:`OUTCOME_FLUSH_SECONDS`, so a crash leaves few claims without an outcome: those
+  in flight and those answered in the last moment.
 - A claim whose lease ran out with no outcome is **in doubt** (the dispatcher died, or the
   provider's answer was lost). The next dispatcher reconciles it before anything else:
   provider feedback about the message (a webhook) or the provider's own record (Twilio:
@@ -27,6 +28,7 @@ committed (an outbox: a chosen message is sent at least once) and keeps these pr
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -61,6 +63,7 @@ APPEND_BATCH = 500
 CLAIM_BATCH = 200
 CLAIM_LEASE = timedelta(minutes=5)
 OUTCOME_FLUSH = 50
+OUTCOME_FLUSH_SECONDS = 0.1  # ...or this often, whichever comes first
 MAX_ATTEMPTS = 8
 CONCURRENCY = 16
 FAILOVER_PASSES = 3  # email fails, then sms, then mail: at most one pass per private channel
@@ -217,6 +220,7 @@ class _Dispatcher:
         again: list[str] = []
         configuration: ChannelConfigurationError | None = None
         futures: set[Future[_Outcome]] = set()
+        flushed = time.monotonic()
         for due in won:
             # Built here, in the dispatching thread: the store is read by one thread only;
             # the workers only talk to providers.
@@ -243,9 +247,11 @@ class _Dispatcher:
                     facts.extend(new)
                     if chosen_again:
                         again.append(outcome.due.message)
-                if len(facts) >= OUTCOME_FLUSH:
+                if len(facts) >= OUTCOME_FLUSH or (
+                        facts and time.monotonic() - flushed >= OUTCOME_FLUSH_SECONDS):
                     _record(self.store, facts, self.now)
                     facts = []
+                    flushed = time.monotonic()
                     if self.progress:
                         self.progress(self.report)
         finally:
