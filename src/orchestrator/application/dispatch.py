@@ -479,7 +479,10 @@ def _replying_to(store: Store, scheduled: je.MessageScheduled) -> InReplyTo | No
     mention = recorded.event if recorded else None
     if not isinstance(mention, ev.SocialMentionReceived):
         return None
-    return InReplyTo(network=mention.network, status_id=mention.touchpoint_id)
+    prefix = f"{mention.network}:"  # our own mention ids: mastodon:<status id>
+    status = mention.touchpoint_id
+    return InReplyTo(network=mention.network,
+                     status_id=status[len(prefix):] if status.startswith(prefix) else status)
 
 
 def _asking_phone(store: Store, scheduled: je.MessageScheduled) -> str | None:

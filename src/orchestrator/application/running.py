@@ -63,6 +63,16 @@ def advance(app: Any, until: datetime) -> RunOutcome:
     return RunOutcome(report, sent)
 
 
+def mention_poller(app: Any) -> Any:
+    """The Mastodon mentions reader of a live run with social live, else None."""
+    settings = app.settings
+    if settings.channel_set != "live" or "social" not in settings.channels_in_force:
+        return None
+    from orchestrator.application.mentions import MentionPoller
+    from orchestrator.bootstrap.live import mentions_reader
+    return MentionPoller(app, mentions_reader(settings))
+
+
 RUN_ATTEMPTS = 5
 
 
@@ -91,7 +101,11 @@ def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], Non
     from apscheduler.triggers.interval import IntervalTrigger
     scheduler = BlockingScheduler(timezone="UTC")
 
+    poller = mention_poller(app)
+
     def tick() -> None:
+        if poller is not None:
+            poller.poll()
         on_tick(advance(app, app.now()))
 
     scheduler.add_job(tick, IntervalTrigger(seconds=every_seconds), next_run_time=app.now(),

@@ -122,6 +122,13 @@ def _social(settings: Any, p: Any, stamp: Clock) -> Any:
                  concurrency=4, idempotent=True, per_second=MASTODON_PER_SECOND)
 
 
+def mentions_reader(settings: Any) -> Any:
+    """Reads the mentions of the brand's Mastodon account (the live service records them)."""
+    from orchestrator.channels.live.mastodon import MastodonMentions
+    p = settings.providers
+    return MastodonMentions(p.mastodon_base_url, p.mastodon_access_token.reveal())
+
+
 def _redacted_smtp(url: str) -> str:
     parts = urlsplit(url)
     user = f"{parts.username}:***@" if parts.username else ""
