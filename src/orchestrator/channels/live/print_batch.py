@@ -143,10 +143,13 @@ class PrintBatchChannel(MailCapabilities):
     def _letter(self, message: OutboundMessage,
                 moment: datetime) -> tuple[dict[str, bytes], list[str]]:
         address = message.postal_address()
+        # In UTC, like the batch's day: the same instant gives the same files whatever
+        # zone the clock reports it in.
+        moment = moment.astimezone(UTC)
         letter = Letter(message_id=message.message_id, brand_name=self.brand_name,
                         sender_address=self.sender_postal_address,
-                        recipient_lines=address_lines(address),
-                        day=moment.astimezone(UTC).date(), body_html=message.html or "")
+                        recipient_lines=address_lines(address), day=moment.date(),
+                        body_html=message.html or "")
         try:
             pdf = letter_pdf(letter, moment, font_path=self.font_path)
         except FPDFException as exc:
