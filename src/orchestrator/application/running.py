@@ -49,9 +49,15 @@ def send_chosen(app: Any, store: Any, messages: list[str]) -> DispatchReport:
     stamp = SimulatedClock()
     channels = app.channel_adapters(stamp)
     from orchestrator.application.reviewing import policy_desk
-    return dispatch(store, messages, channels, TemplateRenderer(app.settings.templates_dir),
-                    dispatch_settings(app), clock=stamp, recorded_at=app.now(),
-                    desk=policy_desk(app))
+    try:
+        return dispatch(store, messages, channels,
+                        TemplateRenderer(app.settings.templates_dir), dispatch_settings(app),
+                        clock=stamp, recorded_at=app.now(), desk=policy_desk(app))
+    finally:
+        for adapter in channels.values():  # an SMTP connection, an HTTP session...
+            close = getattr(adapter, "close", None)
+            if callable(close):
+                close()
 
 
 def advance(app: Any, until: datetime) -> RunOutcome:

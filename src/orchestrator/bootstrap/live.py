@@ -110,6 +110,7 @@ def _mail(settings: Any, p: Any, stamp: Clock) -> Any:
     from orchestrator.channels.live.print_batch import PrintBatchChannel
     adapter = PrintBatchChannel(p.mail_dir, settings.postal_address, clock=stamp,
                                 brand_name=settings.brand_name)
+    adapter.recover()  # a manifest a crash left one letter behind is rebuilt first
     return _tune(adapter, account=f"print:{p.mail_dir}", concurrency=1, idempotent=True,
                  per_second=None)
 
