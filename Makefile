@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-shifted bench lint clean
+.PHONY: demo test test-shifted soak bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ test-shifted: $(STAMP) $(MOCKS)
 	  if [ "$$(cat .shifted/$$days.rc)" = 0 ]; then tail -n 3 .shifted/$$days.log; \
 	  else cat .shifted/$$days.log; status=1; fi; \
 	done; exit $$status
+
+# The crash tests with many more seeded runs (make test runs 50 of each kind of kill).
+CRASH_RUNS ?= 500
+soak: $(STAMP) $(MOCKS)
+	CRASH_RUNS=$(CRASH_RUNS) $(BIN)/python -m pytest -p no:cacheprovider tests/crash -s
 
 bench: $(STAMP) $(MOCKS)
 	$(BIN)/python -m bench
