@@ -22,17 +22,17 @@ demo: $(STAMP)
 	rm -f demo.db demo.db-wal demo.db-shm
 	$(BIN)/orchestrator --store sqlite:///demo.db demo
 
-# The whole suite, then the tests that run the product end to end (CLI, stores,
-# subprocesses) again with the wall clock moved one and ten years on, in every Python
-# process of the run: no test may depend on today's date. (The unit tests take "now" as an
-# argument; tests/unit/test_architecture.py checks no module but the composition root
-# reads the wall clock.)
+# The whole suite, then, side by side: the tests that run the product end to end (CLI,
+# stores, subprocesses) again with the wall clock moved one and ten years on, in every
+# Python process of the run (no test may depend on today's date; the unit tests take
+# "now" as an argument, and tests/unit/test_architecture.py checks no module but the
+# composition root reads the wall clock), and the crash tests (tests/crash: a dispatcher
+# SIGKILLed over seeded runs). The three mostly wait on databases and subprocesses, so
+# they share the 2 cores well; each has its own temporary folder and log, printed in turn.
 test: $(STAMP) $(MOCKS)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ignore=tests/crash
 	$(MAKE) --no-print-directory test-shifted
 
-# The two shifted runs go side by side (2 cores; much of the suite waits on databases and
-# subprocesses), each with its own temporary folder; their logs are printed in turn.
 SHIFTS := 365 3650
 test-shifted: $(STAMP) $(MOCKS)
 	@rm -rf .shifted && mkdir -p .shifted
@@ -41,11 +41,15 @@ test-shifted: $(STAMP) $(MOCKS)
 	      -p no:cacheprovider -W ignore::pytest.PytestAssertRewriteWarning \
 	      --basetemp=.shifted/tmp-$$days tests/integration tests/replay tests/contract \
 	      > .shifted/$$days.log 2>&1; echo $$? > .shifted/$$days.rc ) & \
-	done; wait; status=0; \
-	for days in $(SHIFTS); do \
-	  echo "== the end-to-end tests again, the clock shifted by $$days days =="; \
-	  if [ "$$(cat .shifted/$$days.rc)" = 0 ]; then tail -n 3 .shifted/$$days.log; \
-	  else cat .shifted/$$days.log; status=1; fi; \
+	done; \
+	( $(BIN)/python -m pytest -p no:cacheprovider --basetemp=.shifted/tmp-crash tests/crash \
+	    > .shifted/crash.log 2>&1; echo $$? > .shifted/crash.rc ) & \
+	wait; status=0; \
+	for run in $(SHIFTS) crash; do \
+	  if [ $$run = crash ]; then echo "== the crash tests (a dispatcher killed, 50 seeded runs each) =="; \
+	  else echo "== the end-to-end tests again, the clock shifted by $$run days =="; fi; \
+	  if [ "$$(cat .shifted/$$run.rc)" = 0 ]; then tail -n 3 .shifted/$$run.log; \
+	  else cat .shifted/$$run.log; status=1; fi; \
 	done; exit $$status
 
 # The crash tests with many more seeded runs (make test runs 50 of each kind of kill).
