@@ -69,7 +69,9 @@ _SYNTAX_HINTS = {
 _AT_CONTEXT = frozenset({"while scanning an alias", "while scanning an anchor"})
 
 # The tag of a stand-in node for an alias, which is reported instead of followed.
-_REFUSED = "!refused"
+# The tag of a node we refused (an alias): with spaces in it, so no document can carry it
+# (a YAML tag is URI characters only); "!refused" was one a journey file could write.
+_REFUSED = "refused by the reader"
 
 
 @dataclass(frozen=True)
