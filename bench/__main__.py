@@ -1,7 +1,8 @@
 """``make bench``: throughput and memory, each next to a reference measured in the same run.
 
 Targets are checked here, never in unit tests. Sizes can be lowered for a quick look:
-``BENCH_TOUCHPOINTS=20000 BENCH_BIG=100000 make bench``.
+``BENCH_TOUCHPOINTS=20000 BENCH_BIG=100000 make bench``. The dispatch rows (bench/dispatch.py,
+also runnable alone as ``python -m bench.dispatch``) take ``BENCH_DISPATCH`` and friends.
 """
 
 from __future__ import annotations
@@ -402,6 +403,8 @@ def main() -> int:
                            "<= 1.25 (flat)", big_rss / small_rss <= 1.25))
         results.append(row(f"ingest {BIG:,} lines, touchpoints/s", f"{big_rate:,.0f}", "-", "-",
                            "-", None))
+        from bench.dispatch import bench_dispatch
+        results.extend(bench_dispatch(folder / "dispatch", row))
     print("| measure | ours | reference (same run) | ratio | target | verdict |")
     print("|---|---|---|---|---|---|")
     print("\n".join(results))
