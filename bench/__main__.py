@@ -17,6 +17,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.table import row
+
 N = int(os.environ.get("BENCH_TOUCHPOINTS", "100000"))
 BIG = int(os.environ.get("BENCH_BIG", "1000000"))
 RECORDED_AT = datetime(2026, 11, 24, tzinfo=UTC)
@@ -168,9 +170,9 @@ def bench_hash_only(folder: Path) -> float:
     import hashlib
     db = sqlite3.connect(folder / "ingest.db")
     started = time.perf_counter()
-    for row in db.execute("SELECT rowid, originator_id, originator_version, topic, state "
+    for stored in db.execute("SELECT rowid, originator_id, originator_version, topic, state "
                           "FROM stored_events ORDER BY rowid"):
-        hashlib.sha256(row[4]).digest()
+        hashlib.sha256(stored[4]).digest()
     elapsed = time.perf_counter() - started
     db.close()
     return N / elapsed
@@ -344,11 +346,6 @@ def bench_why_latency(folder: Path, events: int) -> tuple[float, int]:
             why(store, message, StageThresholds())
             timings.append((time.perf_counter() - started) * 1000)
     return statistics.median(timings), total
-
-
-def row(name: str, value: str, reference: str, ratio: str, target: str, ok: bool | None) -> str:
-    verdict = "" if ok is None else ("met" if ok else "MISSED")
-    return f"| {name} | {value} | {reference} | {ratio} | {target} | {verdict} |"
 
 
 def main() -> int:

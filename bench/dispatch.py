@@ -472,7 +472,7 @@ def bench_dispatch(folder: Path, row: Callable[..., str],
 
 
 def main() -> int:
-    from bench.__main__ import row
+    from bench.table import row
     with tempfile.TemporaryDirectory() as tmp:
         rows = bench_dispatch(Path(tmp), row)
     print("| measure | ours | reference (same run) | ratio | target | verdict |")
