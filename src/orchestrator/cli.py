@@ -267,14 +267,15 @@ def cmd_journeys_list(app: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_run(app: Any, args: argparse.Namespace) -> int:
-    from orchestrator.application.running import advance, serve_live
+    from orchestrator.application.running import advance, close_all, serve_live
     if args.channels == bootstrap.LIVE:
         from orchestrator.bootstrap.live import describe_live
         live = ", ".join(sorted(app.settings.channels_in_force)) or "none"
         print(f"live channels: {live}", flush=True)
         for line in describe_live(app.settings):
             print(f"  {line}", flush=True)
-    app.channel_adapters(app.now)  # a channel set that cannot send is refused now
+    # A channel set that cannot send is refused now, before any work.
+    close_all(app.channel_adapters(app.now).values())
 
     def report(outcome: Any) -> None:
         print(console.run_text(outcome, args.channels, app.settings.outbox), flush=True)

@@ -438,14 +438,17 @@ def _wait_until_answering(mock: ProviderMock, deadline: float) -> None:
         if mock.process.poll() is not None:
             raise RuntimeError(f"Prism for {mock.name} exited with {mock.process.returncode}:"
                                f"\n{_tail(mock.log_path)}")
+        # Closed however the probe ends: Prism still starting may accept and then time
+        # out or reset, and a socket left to the collector warns in some later test.
+        connection = http.client.HTTPConnection("127.0.0.1", mock.prism_port, timeout=1)
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", mock.prism_port, timeout=1)
             connection.request("GET", "/")
             connection.getresponse().read()
-            connection.close()
             return
         except OSError:
             time.sleep(0.1)
+        finally:
+            connection.close()
     raise RuntimeError(f"Prism for {mock.name} did not answer within {STARTUP_SECONDS} s:"
                        f"\n{_tail(mock.log_path)}")
 

@@ -54,10 +54,16 @@ def send_chosen(app: Any, store: Any, messages: list[str]) -> DispatchReport:
                         TemplateRenderer(app.settings.templates_dir), dispatch_settings(app),
                         clock=stamp, recorded_at=app.now(), desk=policy_desk(app))
     finally:
-        for adapter in channels.values():  # an SMTP connection, an HTTP session...
-            close = getattr(adapter, "close", None)
-            if callable(close):
-                close()
+        close_all(channels.values())
+
+
+def close_all(resources: Any) -> None:
+    """Closes each adapter or reader that holds something open (an SMTP connection, an
+    HTTP session's kept-alive sockets)."""
+    for resource in resources:
+        close = getattr(resource, "close", None)
+        if callable(close):
+            close()
 
 
 def advance(app: Any, until: datetime) -> RunOutcome:
@@ -117,5 +123,9 @@ def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], Non
     scheduler.add_job(tick, IntervalTrigger(seconds=every_seconds), next_run_time=app.now(),
                       max_instances=1, coalesce=True, id="advance")
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        scheduler.start()
+    try:
+        with contextlib.suppress(KeyboardInterrupt, SystemExit):
+            scheduler.start()
+    finally:
+        if poller is not None:
+            close_all([poller.reader])

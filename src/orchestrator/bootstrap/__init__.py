@@ -214,8 +214,13 @@ class Application:
     def channel_adapters(self, stamp: Clock) -> Mapping[str, Any]:
         factory = self.channels or default_channels
         adapters = factory(self.settings, stamp)
-        return {name: adapter for name, adapter in adapters.items()
-                if name in self.settings.channels_in_force}
+        in_force = {name: adapter for name, adapter in adapters.items()
+                    if name in self.settings.channels_in_force}
+        for name, adapter in adapters.items():
+            close = getattr(adapter, "close", None)
+            if name not in in_force and callable(close):
+                close()
+        return in_force
 
 
 def default_channels(settings: Settings, stamp: Clock) -> Mapping[str, Any]:

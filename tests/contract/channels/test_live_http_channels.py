@@ -231,3 +231,4 @@ def test_mastodon_mentions_since_a_cursor_skip_what_was_read(mastodon_mock):
 
     [exchange] = mastodon_mock.requests(MASTODON_NOTIFICATIONS, "GET")
     assert exchange.query["min_id"] == ["34975861"]
+

@@ -95,6 +95,9 @@ class _MastodonClient:
                             request_timeout=timeout, ratelimit_method="throw",
                             version_check_mode="none", session=self._session)
 
+    def close(self) -> None:
+        self._session.close()
+
     def error(self, exc: MastodonError) -> ChannelError:
         if isinstance(exc, MastodonRatelimitError):
             return MASTODON.error("HTTP 429", status=429,
@@ -121,6 +124,10 @@ class MastodonChannel(SocialCapabilities):
 
     def __repr__(self) -> str:
         return f"MastodonChannel({self._mastodon.base_url!r})"
+
+    def close(self) -> None:
+        """Closes the kept-alive connections of the HTTP session."""
+        self._mastodon.close()
 
     def send(self, message: OutboundMessage) -> SendResult:
         self.check_message(message)
@@ -165,6 +172,9 @@ class MastodonMentions:
 
     def __init__(self, base_url: str, access_token: str, *, timeout: float = 10.0):
         self._mastodon = _MastodonClient(base_url, access_token, timeout)
+
+    def close(self) -> None:
+        self._mastodon.close()
 
     def since(self, since_id: str | None) -> list[Mention]:
         """Mentions newer than the notification ``since_id`` (all recent ones for None),

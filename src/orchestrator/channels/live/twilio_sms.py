@@ -121,6 +121,11 @@ class TwilioSmsChannel(SmsCapabilities):
     def __repr__(self) -> str:
         return f"TwilioSmsChannel(from={self.from_number or self.messaging_service_sid!r})"
 
+    def close(self) -> None:
+        """Closes the kept-alive connections of the SDK's HTTP session."""
+        if self._http.session is not None:
+            self._http.session.close()
+
     def check_kind_specific(self, message: OutboundMessage) -> None:
         segments = sms_segments(message.text or "")
         if segments.count > MAX_SEGMENTS:
