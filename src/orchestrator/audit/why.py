@@ -49,6 +49,9 @@ def why(store: Store, message_id: str, thresholds: StageThresholds) -> dict[str,
                                None),
             "path": [{"step": e.step, "kind": e.kind, "at": e.at, "goto": e.goto}
                      for e in enrolment if isinstance(e, je.StepEntered)],
+            "waits": [{"step": e.step, "outcome": e.outcome, "touchpoint": e.touchpoint,
+                       "touchpoint_type": e.touchpoint_type, "at": e.at}
+                      for e in enrolment if isinstance(e, je.WaitEnded)],
             "ended": next(({"reason": e.reason, "at": e.at} for e in enrolment
                            if isinstance(e, je.EnrolmentEnded)), None),
         },

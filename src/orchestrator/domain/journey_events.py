@@ -50,6 +50,20 @@ class StepEntered(LedgerEvent):
     goto: str | None
 
 
+class WaitEnded(LedgerEvent):
+    """A ``wait_until`` step ended: ``outcome`` is ``event`` (the touchpoint ``touchpoint``
+    of type ``touchpoint_type`` arrived, its fields in ``event``) or ``timeout`` (those
+    three None). What later expressions see as ``wait.outcome`` and ``wait.event``."""
+
+    enrolment: str
+    step: str
+    outcome: str
+    touchpoint: str | None
+    touchpoint_type: str | None
+    event: dict | None
+    at: str
+
+
 class EnrolmentEnded(LedgerEvent):
     """``reason``: end, completed (fell off the last step), goal, exit:TYPE, failed:..."""
 

@@ -89,7 +89,7 @@ def test_the_position_is_kept_for_runtime_messages():
 
 def test_unknown_names_are_refused_where_they_are():
     assert refusals("contact.stage == 'x' and foo.stage") == [
-        ("unknown name 'foo'; expressions can use contact, event and journey", 25)
+        ("unknown name 'foo'; expressions can use contact, event, journey and wait", 25)
     ]
 
 

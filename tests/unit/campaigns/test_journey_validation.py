@@ -159,8 +159,8 @@ def test_stage_only_goes_with_stage_entered(templates_dir):
 def test_an_unknown_name_in_a_condition_is_pointed_at(templates_dir):
     text = WELCOME.replace("contact.upserted", "contact.upserted\n  if: \"foo.stage == 'x'\"")
     assert only_problem(text, templates_dir) == (
-        f"{FILE}:4:8: the trigger's if: unknown name 'foo'; expressions can use contact, event "
-        "and journey"
+        f"{FILE}:4:8: the trigger's if: unknown name 'foo'; expressions can use contact, event, "
+        "journey and wait"
     )
 
 

@@ -1,11 +1,13 @@
 """What the journey expression language allows, checked on an expression's tree.
 
-An expression sees exactly three names, which the engine passes as plain objects:
+An expression sees exactly four names, which the engine passes as plain objects:
 
 - ``contact``: stage, kind, attributes, locale, timezone, purchases_total,
   last_purchase_days and ``purchases_within('30d')``;
 - ``event``: the touchpoint being handled (type, at, id and its fields);
-- ``journey``: id and version.
+- ``journey``: id and version;
+- ``wait``: after a ``wait_until`` step, ``outcome`` ('event' or 'timeout') and ``event``
+  (the touchpoint that ended the wait, or none).
 
 Allowed: those attributes (and any key inside ``contact.attributes``, ``event.address``
 and ``event.attributes``), constants, lists, comparisons, ``and``/``or``/``not``,
@@ -24,7 +26,7 @@ from jinja2 import nodes
 
 from orchestrator.campaigns.language.durations import DurationInvalid, parse_duration
 
-ROOT_NAMES = ("contact", "event", "journey")
+ROOT_NAMES = ("contact", "event", "journey", "wait")
 
 
 class Member(Enum):
@@ -60,6 +62,8 @@ MEMBERS: dict[str, dict[str, Member]] = {
         )
     },
     "journey": {"id": _V, "version": _V},
+    # after a wait_until step (the step reader checks every path has one)
+    "wait": {"outcome": _V, "event": _M},
 }
 
 FILTERS = ("abs", "default", "float", "int", "length", "lower", "round", "trim", "upper")
@@ -81,7 +85,7 @@ def check_expression(source: str, tree: nodes.Expr, names: set[str]) -> list[Exp
     checker = _Checker(source)
     for name in sorted(names - set(ROOT_NAMES)):
         checker.report(
-            f"unknown name '{name}'; expressions can use contact, event and journey",
+            f"unknown name '{name}'; expressions can use contact, event, journey and wait",
             checker.offset_of_name(name),
         )
     checker.value(tree)

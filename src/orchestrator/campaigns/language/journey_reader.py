@@ -15,6 +15,7 @@ campaign managers get what they expect:
 
 from __future__ import annotations
 
+from orchestrator.campaigns.language.expressions import CompiledExpression
 from orchestrator.campaigns.language.journey import (
     Goal,
     Journey,
@@ -135,6 +136,7 @@ class JourneyReader(NodeReader):
     def _touchpoint_trigger(self, trigger: YamlMapping) -> TouchpointTrigger | None:
         on, stage = self._on_and_stage(trigger, "the trigger")
         condition = self.expression(trigger.value("if"), "the trigger's if")
+        self._no_wait(condition, "the trigger's if", "before any step")
         if on is None or (on == STAGE_ENTERED and stage is None):
             return None
         return TouchpointTrigger(on=on, stage=stage, condition=condition)
@@ -176,6 +178,7 @@ class JourneyReader(NodeReader):
                 self.report(schedule_node.position, f"schedule: {exc}")
                 cron = None
         segment = self.expression(trigger.value("segment"), "segment")
+        self._no_wait(segment, "segment", "before any step")
         if segment is not None and "event" in segment.names:
             self.report(
                 trigger.get("segment").value.position,
@@ -187,6 +190,13 @@ class JourneyReader(NodeReader):
             return None
         return ScheduleTrigger(cron=cron, timezone=timezone, segment=segment)
 
+    def _no_wait(self, expression: CompiledExpression | None, what: str, when: str) -> None:
+        if expression is not None and "wait" in expression.names:
+            self.report(expression.position or Position(1, 1),
+                        f"{what}: `wait` is only known after a wait_until step, and {what} "
+                        f"is evaluated {when}; use wait.outcome in a branch after the "
+                        "wait_until")
+
     def _goal(self, entry: YamlEntry | None) -> Goal | None:
         if entry is None:
             return None
@@ -197,6 +207,7 @@ class JourneyReader(NodeReader):
         on, stage = self._on_and_stage(goal, "the goal")
         within = self.duration(goal.value("within"), "within")
         condition = self.expression(goal.value("if"), "the goal's if")
+        self._no_wait(condition, "the goal's if", "at any step")
         if on is None:
             return None
         return Goal(on=on, stage=stage, within=within, condition=condition)

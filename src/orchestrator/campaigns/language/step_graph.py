@@ -24,6 +24,27 @@ def unreachable(order: Sequence[str], edges: Mapping[str, Sequence[str]]) -> lis
     return [step for step in order if step not in reached]
 
 
+def reached_without(
+    order: Sequence[str], edges: Mapping[str, Sequence[str]], passing: Collection[str]
+) -> dict[str, list[str]]:
+    """Each step a contact can reach from the first step without having left any step in
+    ``passing`` (such as the wait_until steps), with one such path (step ids, first step
+    first, the step itself last)."""
+    if not order:
+        return {}
+    paths = {order[0]: [order[0]]}
+    pending = [order[0]]
+    while pending:
+        step = pending.pop(0)
+        if step in passing:
+            continue  # leaving it, the contact has passed one
+        for following in edges.get(step, ()):
+            if following not in paths:
+                paths[following] = [*paths[step], following]
+                pending.append(following)
+    return paths
+
+
 def loops_without_wait(
     order: Sequence[str], edges: Mapping[str, Sequence[str]], waits: Collection[str]
 ) -> list[list[str]]:

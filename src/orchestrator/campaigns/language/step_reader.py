@@ -30,7 +30,11 @@ from orchestrator.campaigns.language.journey import (
 )
 from orchestrator.campaigns.language.node_reader import NodeReader
 from orchestrator.campaigns.language.problems import Position, Problem
-from orchestrator.campaigns.language.step_graph import loops_without_wait, unreachable
+from orchestrator.campaigns.language.step_graph import (
+    loops_without_wait,
+    reached_without,
+    unreachable,
+)
 from orchestrator.campaigns.language.vocabulary import (
     AUDIENCES,
     CHANNEL_FILES,
@@ -331,6 +335,25 @@ class StepReader(NodeReader):
         waits = {name for name, draft in by_name.items() if draft.kind in _WAITING_STEPS}
         for loop in loops_without_wait(names, edges, waits):
             self._loop_without_wait(loop, by_name)
+        self._check_wait_known(names, edges, by_name)
+
+    def _check_wait_known(self, names: list[str], edges: dict[str, list[str]],
+                          by_name: dict[str, _StepDraft]) -> None:
+        """``wait`` is known only after a wait_until step on every path to the step."""
+        wait_untils = {name for name, draft in by_name.items() if draft.kind == "wait_until"}
+        paths = reached_without(names, edges, wait_untils)
+        for name, draft in by_name.items():
+            if name not in paths or not isinstance(draft.step, BranchStep):
+                continue
+            for case in draft.step.cases:
+                condition = case.condition
+                if condition is None or "wait" not in condition.names:
+                    continue
+                path = paths[name]
+                route = " -> ".join(["trigger", *(by_name[n].id or n for n in path)])
+                self.report(condition.position or draft.position,
+                            f"if: `wait` is only known after a wait_until step; "
+                            f"{draft.label} can be reached without one ({route})")
 
     def _unreachable(self, draft: _StepDraft, drafts: list[_StepDraft]) -> None:
         before = drafts[draft.number - 2]  # the first step is always reached

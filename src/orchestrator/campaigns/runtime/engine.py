@@ -42,6 +42,10 @@ from orchestrator.domain.new_fact import NewFact
 from orchestrator.domain.subjects import NAMESPACE, message_stream
 
 MAX_STEPS_WITHOUT_WAIT = 1000
+# Touchpoint fields left out of ``wait.event`` as recorded (it lives in the enrolment's
+# stream, which ``forget`` does not erase).
+PERSONAL_FIELDS = frozenset({"email", "phone", "address", "attributes", "handle", "text",
+                             "body", "author", "evidence"})
 
 
 @dataclass
@@ -57,6 +61,7 @@ class Enrolment:
     waiting_for: str | None = None
     visits: dict[str, int] = field(default_factory=dict)
     ended: bool = False
+    wait: dict[str, Any] | None = None  # how the last wait_until ended: outcome, event
 
 
 Emitted = NewFact  # what the engine emits: facts the store numbers when it records them
@@ -77,6 +82,7 @@ class JourneyEngine:
         self.active_by_contact: dict[str | None, set[str]] = {}
         self.last_entry: dict[tuple[str, str | None], datetime] = {}
         self.message_contact: dict[str, str | None] = {}
+        self.message_enrolment: dict[str, str] = {}
         self._due: list[tuple[datetime, str, str]] = []
         self._out: list[Emitted] = []
 
@@ -88,7 +94,7 @@ class JourneyEngine:
         include it)."""
         self.advance_to(now)
         for enrolment in self._active(contact):
-            self._react(enrolment, touchpoint_type, event, now)
+            self._react(enrolment, touchpoint_type, touchpoint_id, event, now)
         for version in self._triggered_by(touchpoint_type, event.get("stage")):
             self._maybe_enrol(version, contact, touchpoint_id, touchpoint_type, event, now)
 
@@ -99,6 +105,7 @@ class JourneyEngine:
             enrolment = self.enrolments.get(enrolment_id)
             if enrolment is None or enrolment.ended or enrolment.due != due:
                 continue  # resumed early by its event, or ended meanwhile
+            self._wait_ended(enrolment, "timeout", None, None, due)
             self._resume(enrolment, due)
 
     def fire_broadcast(self, version: PublishedVersion, fired_at: datetime,
@@ -150,8 +157,13 @@ class JourneyEngine:
             if enrolment is not None:
                 enrolment.ended = True
                 self.active_by_contact.get(enrolment.contact, set()).discard(enrolment.id)
+        elif isinstance(event, je.WaitEnded):
+            enrolment = self.enrolments.get(event.enrolment)
+            if enrolment is not None:
+                enrolment.wait = {"outcome": event.outcome, "event": event.event}
         elif isinstance(event, je.MessageScheduled):
             self.message_contact[event.message] = event.contact
+            self.message_enrolment[event.message] = event.enrolment
 
     # --- reacting -------------------------------------------------------------------------------
 
@@ -159,8 +171,8 @@ class JourneyEngine:
         ids = sorted(self.active_by_contact.get(contact, ()))
         return [self.enrolments[i] for i in ids if i in self.enrolments]
 
-    def _react(self, enrolment: Enrolment, touchpoint_type: str, event: dict[str, Any],
-               now: datetime) -> None:
+    def _react(self, enrolment: Enrolment, touchpoint_type: str, touchpoint_id: str,
+               event: dict[str, Any], now: datetime) -> None:
         version = self.versions[(enrolment.journey, enrolment.version)]
         journey = version.journey
         if touchpoint_type in journey.exit_on:
@@ -174,8 +186,18 @@ class JourneyEngine:
                                                       version, now)):
             self._end(enrolment, "goal", now)
             return
-        if enrolment.waiting_for == touchpoint_type:
+        if enrolment.waiting_for == touchpoint_type and self._concerns(enrolment,
+                                                                      touchpoint_type, event):
+            self._wait_ended(enrolment, "event", touchpoint_id, event, now)
             self._resume(enrolment, now)
+
+    def _concerns(self, enrolment: Enrolment, touchpoint_type: str,
+                  event: dict[str, Any]) -> bool:
+        """A ``message.*`` touchpoint ends a wait only when it is about a message of the
+        same enrolment; any other touchpoint of the awaited type ends it."""
+        if not touchpoint_type.startswith("message."):
+            return True
+        return self.message_enrolment.get(event.get("message") or "") == enrolment.id
 
     def _triggered_by(self, touchpoint_type: str, stage: str | None) -> list[PublishedVersion]:
         found = []
@@ -200,10 +222,12 @@ class JourneyEngine:
         enrolments = self.enrolments
         if any(enrolments[i].journey == journey.id
                for i in self.active_by_contact.get(contact, ()) if i in enrolments):
-            return False
+            return False  # still in it (for a broadcast: the previous firing's enrolment)
         last = self.last_entry.get((journey.id, contact))
         if last is None:
             return True
+        if journey.is_broadcast:  # every firing; reentry is the least gap between two
+            return journey.reentry is None or now - last >= journey.reentry
         return journey.reentry is not None and now - last >= journey.reentry
 
     def _holds(self, expression: Any, contact: str | None, event: dict[str, Any],
@@ -214,9 +238,12 @@ class JourneyEngine:
             return False
 
     def _context(self, contact: str | None, event: dict[str, Any], version: PublishedVersion,
-                 now: datetime) -> dict[str, Any]:
-        return {"contact": self.contact_view(contact, now), "event": event,
-                "journey": {"id": version.id, "version": version.version}}
+                 now: datetime, wait: dict[str, Any] | None = None) -> dict[str, Any]:
+        context = {"contact": self.contact_view(contact, now), "event": event,
+                   "journey": {"id": version.id, "version": version.version}}
+        if wait is not None:
+            context["wait"] = wait
+        return context
 
     # --- moving through steps ---------------------------------------------------------------
 
@@ -260,7 +287,8 @@ class JourneyEngine:
                 return
             elif isinstance(step, BranchStep):
                 try:
-                    goto = step.choose(self._context(enrolment.contact, {}, version, now))
+                    goto = step.choose(self._context(enrolment.contact, {}, version, now,
+                                                     enrolment.wait))
                 except ExpressionFailed as failure:
                     self._end(enrolment, f"failed:branch {step_id}: {failure}", now)
                     return
@@ -280,6 +308,7 @@ class JourneyEngine:
         visit = enrolment.visits[step.id]
         message = "msg-" + uuid5(NAMESPACE, f"message:{enrolment.id}:{step.id}:{visit}").hex[:24]
         self.message_contact[message] = enrolment.contact
+        self.message_enrolment[message] = enrolment.id
         self._emit(message_stream(message), je.MessageScheduled, message=message,
                    enrolment=enrolment.id, contact=enrolment.contact, journey=enrolment.journey,
                    version=enrolment.version, step=step.id, intent=step.intent,
@@ -291,6 +320,20 @@ class JourneyEngine:
         enrolment.due, enrolment.waiting_for = due, waiting_for
         heapq.heappush(self._due, (due, enrolment.id, enrolment.id))
         self._step(enrolment, step_id, kind, now, due=due, waiting_for=waiting_for)
+
+    def _wait_ended(self, enrolment: Enrolment, outcome: str, touchpoint: str | None,
+                    event: dict[str, Any] | None, now: datetime) -> None:
+        """Record how a wait_until ended (a plain wait records nothing: ``wait`` keeps
+        the last wait_until's outcome)."""
+        if enrolment.waiting_for is None:
+            return
+        touchpoint_type = enrolment.waiting_for if outcome == "event" else None
+        if event is not None:  # kept in the enrolment's stream: no personal data there
+            event = {k: v for k, v in event.items() if k not in PERSONAL_FIELDS}
+        enrolment.wait = {"outcome": outcome, "event": event}
+        self._emit(UUID(enrolment.id), je.WaitEnded, enrolment=enrolment.id,
+                   step=enrolment.step, outcome=outcome, touchpoint=touchpoint,
+                   touchpoint_type=touchpoint_type, event=event, at=now.isoformat())
 
     def _step(self, enrolment: Enrolment, step_id: str, kind: str, now: datetime, *,
               due: datetime | None = None, waiting_for: str | None = None,

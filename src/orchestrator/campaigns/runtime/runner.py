@@ -219,8 +219,8 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
                     history.observe_feedback(event, memory)
             else:
                 pending.append((at, recorded.position, event))
-        elif isinstance(event, (je.ContactEnrolled, je.StepEntered, je.EnrolmentEnded,
-                                je.MessageScheduled)):
+        elif isinstance(event, (je.ContactEnrolled, je.StepEntered, je.WaitEnded,
+                                je.EnrolmentEnded, je.MessageScheduled)):
             engine.restore(event)
             memory.remember(event)
         elif isinstance(event, je.MessageDecided | je.MessageSent | je.MessageFailed
