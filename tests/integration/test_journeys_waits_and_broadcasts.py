@@ -4,7 +4,7 @@ end to end through the CLI on a simulated clock."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from tests.journeys_support import JourneyWorld
