@@ -8,13 +8,6 @@ from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from orchestrator.campaigns.language.validation import parse_journey
-from orchestrator.campaigns.runtime.engine import JourneyEngine
-from orchestrator.campaigns.runtime.runner import _History, event_fields
-from orchestrator.campaigns.runtime.versions import PublishedVersion
-from orchestrator.domain.stages import StageThresholds
-from orchestrator.rendering.catalog import TemplateCatalog
 from tests.unit.test_engine_properties import (
     T0,
     TEMPLATES,
@@ -23,6 +16,13 @@ from tests.unit.test_engine_properties import (
     histories,
     journeys,
 )
+
+from orchestrator.campaigns.language.validation import parse_journey
+from orchestrator.campaigns.runtime.engine import JourneyEngine
+from orchestrator.campaigns.runtime.runner import _History, event_fields
+from orchestrator.campaigns.runtime.versions import PublishedVersion
+from orchestrator.domain.stages import StageThresholds
+from orchestrator.rendering.catalog import TemplateCatalog
 
 ON_OUTCOME = """
 journey: outcome
