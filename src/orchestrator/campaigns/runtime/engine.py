@@ -7,7 +7,11 @@ continues exactly where an earlier one stopped.
 
 Rules where the SPEC leaves room (see docs/decisions.md):
 - one active enrolment per contact and journey; without ``reentry`` a contact enters a
-  journey once; with it, not again until ``reentry`` after its last entry;
+  journey once; with it, not again until ``reentry`` after its last entry; a broadcast
+  reaches its segment at every firing, ``reentry`` being the least gap between entries;
+- after a ``wait_until``, ``wait`` (outcome, event) is in the context of later
+  expressions, recorded as ``WaitEnded``; a ``message.*`` touchpoint ends a wait only
+  when it is about a message of that enrolment;
 - the touchpoint is applied to the contact before triggers are evaluated (a first purchase
   makes ``contact.stage == 'light_buyer'`` true for that very purchase);
 - a condition that cannot be evaluated ends the enrolment with ``failed:...`` (recorded,
