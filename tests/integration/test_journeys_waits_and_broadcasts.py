@@ -225,3 +225,16 @@ def test_frequency_caps_still_limit_a_broadcast(world):
     messages = {m["journey"]: m for m in world.messages("R1")}
     assert messages["weekly"]["status"] in ("scheduled", "sent")
     assert messages["weekly-too"]["status"] == "deferred"
+
+
+def test_wait_is_known_after_a_wait_until_on_every_path_even_past_a_plain_wait(world):
+    path = world.folder / "good.yaml"
+    path.write_text(WIN_BACK.replace("""  - id: clicked
+""", """  - id: breathe
+    wait: 1d
+  - id: clicked
+"""))
+
+    result = world.run_cli("journeys", "validate", str(path))
+
+    assert result.code == 0, result.err
