@@ -441,6 +441,8 @@ def _record(store: Store, outcomes: list[NewFact], recorded_at: datetime) -> Non
 def _outbound(store: Store, scheduled: je.MessageScheduled, channel: str,
               renderer: TemplateRenderer, settings: DispatchSettings) -> OutboundMessage:
     brand = {"name": settings.brand_name, "postal_address": settings.postal_address}
+    # The templates pinned in the message's journey version (SPEC "Journeys: YAML").
+    renderer = renderer.for_version(scheduled.journey, scheduled.version)
     if channel == "social":
         rendered = renderer.render(scheduled.template, channel, {
             "brand": brand, "message": {"id": scheduled.message}})

@@ -12,7 +12,9 @@ from orchestrator.domain.events import LedgerEvent
 
 
 class JourneyPublished(LedgerEvent):
-    """An immutable version of a journey, with the exact file it came from."""
+    """An immutable version of a journey, with the exact file it came from and the text
+    of the templates it uses (``NAME/FILE`` -> text; None in versions published before
+    templates were pinned, which render from the templates folder)."""
 
     journey: str
     version: int
@@ -21,6 +23,7 @@ class JourneyPublished(LedgerEvent):
     published_at: str
     source_path: str
     source: str
+    templates: dict | None = None
 
 
 class ContactEnrolled(LedgerEvent):
