@@ -3,6 +3,8 @@ was published, until the journey is published again."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from tests.journeys_support import THANKS_ON_PURCHASE, JourneyWorld
 from tests.support import consent, contact, purchase
@@ -20,8 +22,8 @@ def _emails(world) -> list[str]:
 
 
 def _buyer(key: str, at: str) -> list[dict]:
-    return [contact(f"t-{key}", at, contact=key, email=f"{key}@example.org"), consent(f"g-{key}", at, contact=key),
-            purchase(f"p-{key}", at, contact=key)]
+    return [contact(f"t-{key}", at, contact=key, email=f"{key}@example.org"),
+            consent(f"g-{key}", at, contact=key), purchase(f"p-{key}", at, contact=key)]
 
 
 def test_a_template_edited_after_publishing_changes_nothing_until_published_again(world):
@@ -74,3 +76,30 @@ def test_an_included_file_is_pinned_too(world):
     assert "Kind regards" in email and "EDITED" not in email
     [published] = world.events("JourneyPublished")
     assert published["templates"]["parts/footer.txt"] == "Kind regards"
+
+
+def test_audit_why_shows_the_template_digest_and_what_was_sent_until_forget(world):
+    (world.templates / "thanks" / "email.txt").write_text("Hello {{ contact.first_name }}!")
+    world.publish(THANKS_ON_PURCHASE, "j.yaml")
+    world.ingest(contact("t1", D0, contact="C1", email="ann@example.org",
+                         attributes={"first_name": "Ann"}),
+                 consent("g1", D0, contact="C1"), purchase("p1", D0, contact="C1"))
+    world.run("2026-03-02T11:00:00+00:00")
+    [message] = world.messages()
+    assert message["status"] == "sent"
+
+    why = world.run_cli("audit", "why", message["id"], "--json")
+    assert why.code == 0, why.err
+    rendered = json.loads(why.out)["rendered"]
+    assert rendered["template"] == "thanks"
+    assert len(rendered["template_digest"]) == 64
+    assert (rendered["subject"], rendered["text"]) == ("Thank you", "Hello Ann!")
+    [sent] = (world.outbox / "email").glob("*.eml")
+    assert "Hello Ann!" in sent.read_text()
+
+    assert world.run_cli("forget", "C1").code == 0
+    assert "Hello Ann!" not in world.run_cli("audit", "export").out
+    after = json.loads(world.run_cli("audit", "why", message["id"], "--json").out)["rendered"]
+    assert after["template_digest"] == rendered["template_digest"]
+    assert (after["subject"], after["text"], after["html"]) == ("[erased]",) * 3
+    assert world.run_cli("audit", "verify").code == 0

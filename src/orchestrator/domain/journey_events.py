@@ -86,6 +86,21 @@ class MessageSent(LedgerEvent):
     at: str
 
 
+class MessageRendered(LedgerEvent):
+    """What was handed to the channel, recorded with the send: the template, the digest of
+    its files, and (for the auditor) the rendered ``content`` (``subject``, ``text``,
+    ``html``), sealed: ``orchestrator forget`` of the contact destroys the key of the
+    message's stream too, and the content then reads as erased."""
+
+    PERSONAL_FIELDS = ("content",)
+
+    message: str
+    template: str
+    template_digest: str
+    at: str
+    content: dict | None = None
+
+
 class EngineAdvanced(LedgerEvent):
     """The simulated clock reached ``clock`` having processed every touchpoint up to
     position ``high_water``: where the next ``run --until`` continues from."""
