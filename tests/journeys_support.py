@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 TEMPLATES = {
@@ -63,7 +64,10 @@ class JourneyWorld:
 
     def run(self, until: str) -> str:
         result = self.run_cli("run", "--until", until, "--outbox", str(self.outbox))
-        assert result.code == 0, result.err
+        # Exit 1 exactly when the run reports failed messages.
+        failed = sum(int(n.replace(",", "")) for n in
+                     re.findall(r"([\d,]+) failed,", result.out))
+        assert result.code == (1 if failed else 0), (result.out, result.err)
         return result.out
 
     def messages(self, contact: str | None = None) -> list[dict]:

@@ -281,8 +281,9 @@ def cmd_run(app: Any, args: argparse.Namespace) -> int:
         print(console.run_text(outcome, args.channels, app.settings.outbox), flush=True)
 
     if args.until is not None:
-        report(advance(app, args.until))
-        return 0
+        outcome = advance(app, args.until)
+        report(outcome)
+        return 1 if outcome.sent.failed else 0  # a message failed: say so in the status
     print(f"live: advancing journeys every {args.every} s on {args.channels} channels "
           f"(outbox {app.settings.outbox}); Ctrl-C stops", flush=True)
     serve_live(app, args.every, lambda outcome: report(outcome) if (

@@ -226,7 +226,9 @@ def test_the_review_queue_records_who_released_or_stopped_a_message(world, verb,
 
 def test_a_message_that_cannot_be_rendered_is_failed_and_why_says_so(world):
     (world.templates / "broken").mkdir()
-    (world.templates / "broken" / "email.txt").write_text("Hello {{ contact.nickname }}")
+    # Valid at publish (attributes are the producer's data); this contact has no nickname.
+    (world.templates / "broken" / "email.txt").write_text(
+        "Hello {{ contact.attributes.nickname }}")
     world.publish(ON_PURCHASE.replace("TEMPLATE", "broken"))
     world.ingest(contact("c", AT, email="c1@example.com"), consent("g", AT), purchase("p", AT))
 
@@ -236,6 +238,6 @@ def test_a_message_that_cannot_be_rendered_is_failed_and_why_says_so(world):
     [message] = world.messages()
     chain = why(world, message["id"])
     assert (message["status"], message["channel"]) == ("failed", "email")
-    assert "contact.nickname" in message["reason"]
+    assert "contact.attributes.nickname" in message["reason"]
     assert [h["status"] for h in chain["history"]][-1] == "failed"
     assert "written" not in again  # a failed message is not retried

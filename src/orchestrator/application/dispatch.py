@@ -194,6 +194,7 @@ class _Dispatcher:
             for name, adapter in channels.items()}
         self.pool_size = max(1, concurrency)
         self._memory: Any = None
+        self._outbound: dict[str, OutboundMessage] = {}  # rendered, until recorded
 
     def run(self, messages: Iterable[str]) -> list[str]:
         """One pass; returns the messages chosen again by failover (for another pass)."""
@@ -232,6 +233,7 @@ class _Dispatcher:
                 done_now.set_result(_Outcome(due, refused=error))
                 futures.add(done_now)
                 continue
+            self._outbound[due.message] = outbound
             futures.add(pool.submit(self._attempt, due, outbound))
         try:
             while futures:
@@ -309,6 +311,7 @@ class _Dispatcher:
     def _facts(self, outcome: _Outcome) -> tuple[list[NewFact], bool]:
         """The facts for one outcome, and whether the message was chosen again."""
         due, report = outcome.due, self.report
+        outbound = self._outbound.pop(due.message, None)
         at = due.moment.isoformat()
         channel = due.chosen.channel
         if outcome.result is not None:
@@ -319,7 +322,8 @@ class _Dispatcher:
                 report.reconciled += 1
                 return [NewFact(due.stream, je.MessageReconciled,
                                 {**fields, "evidence": outcome.evidence})], False
-            return [NewFact(due.stream, je.MessageSent, fields)], False
+            return [*_rendered_fact(due, outbound, at), NewFact(due.stream, je.MessageSent, fields)
+                    ], False
         if outcome.in_doubt is not None:
             report.in_doubt += 1
             return [], False  # the claim stands: in doubt until reconciled
@@ -432,6 +436,17 @@ def _claim(store: Store, batch: list[_Due], claimer: str, now: datetime,
     return won
 
 
+def _rendered_fact(due: _Due, outbound: OutboundMessage | None, at: str) -> list[NewFact]:
+    """What was sent, for ``audit why`` (sealed: see ``MessageRendered``)."""
+    if outbound is None or not outbound.metadata.get("template_digest"):
+        return []
+    return [NewFact(due.stream, je.MessageRendered, {
+        "message": due.message, "template": outbound.metadata["template"],
+        "template_digest": outbound.metadata["template_digest"], "at": at,
+        "content": {"subject": outbound.subject, "text": outbound.text,
+                    "html": outbound.html}})]
+
+
 def _record(store: Store, outcomes: list[NewFact], recorded_at: datetime) -> None:
     if outcomes:
         with store.write() as unit:
@@ -441,12 +456,14 @@ def _record(store: Store, outcomes: list[NewFact], recorded_at: datetime) -> Non
 def _outbound(store: Store, scheduled: je.MessageScheduled, channel: str,
               renderer: TemplateRenderer, settings: DispatchSettings) -> OutboundMessage:
     brand = {"name": settings.brand_name, "postal_address": settings.postal_address}
+    # The templates pinned in the message's journey version (SPEC "Journeys: YAML").
+    renderer = renderer.for_version(scheduled.journey, scheduled.version)
     if channel == "social":
         rendered = renderer.render(scheduled.template, channel, {
             "brand": brand, "message": {"id": scheduled.message}})
         return OutboundMessage(message_id=scheduled.message, channel="social",
                                text=rendered.text, in_reply_to=_replying_to(store, scheduled),
-                               metadata=_metadata(scheduled))
+                               metadata=_metadata(scheduled, rendered.template_digest))
     state = contact_state(store, scheduled.contact, None) if scheduled.contact else None
     contact = _contact_context(state)
     if scheduled.template == SMS_HELP_TEMPLATE:
@@ -468,7 +485,7 @@ def _outbound(store: Store, scheduled: je.MessageScheduled, channel: str,
         to_address=to, subject=rendered.subject, text=rendered.text, html=rendered.html,
         unsubscribe_url=unsubscribe,
         sender_postal_address=settings.postal_address if channel == "email" else None,
-        metadata=_metadata(scheduled))
+        metadata=_metadata(scheduled, rendered.template_digest))
 
 
 def _replying_to(store: Store, scheduled: je.MessageScheduled) -> InReplyTo | None:
@@ -505,6 +522,7 @@ def _contact_context(state: Any) -> dict[str, Any]:
             "attributes": attributes, **readable}
 
 
-def _metadata(scheduled: je.MessageScheduled) -> dict[str, Any]:
+def _metadata(scheduled: je.MessageScheduled, template_digest: str = "") -> dict[str, Any]:
     return {"journey": scheduled.journey, "version": scheduled.version,
-            "step": scheduled.step, "intent": scheduled.intent}
+            "step": scheduled.step, "intent": scheduled.intent,
+            "template": scheduled.template, "template_digest": template_digest}

@@ -1,7 +1,8 @@
 """``orchestrator forget C``: erasure by crypto-shredding.
 
 The keys of every subject that holds the contact's personal data (the contact's own
-stream, each phone number it has had, each social handle tied to it) are destroyed, and a
+stream, each phone number it has had, each social handle tied to it, each of its
+messages' streams, which seal what was sent) are destroyed, and a
 ``ContactErased`` fact records who asked, when, and on what request. History is not
 rewritten: counts, decisions and the chain survive; the personal fields read as erased.
 """
@@ -40,7 +41,12 @@ def forget(store: Store, contact: str, *, now: datetime, requested_by: str,
     own = stream_events(store, stream)
     if not own:
         raise UsageError(f"no history for contact {contact!r}")
-    ordered = sorted({stream, *related_subjects(own)})
+    # The contact's messages too: their rendered content (``MessageRendered``) is sealed
+    # with the key of the message's stream. A scan of the log, but erasure is rare.
+    messages = {subjects.message_stream(recorded.event.message)
+                for recorded in read_log(store, only=(je.MessageScheduled,))
+                if recorded.event.contact == contact}
+    ordered = sorted({stream, *related_subjects(own), *messages})
     with store.write() as unit:
         destroyed = unit.tables.delete_keys(ordered)
         [position] = unit.append_facts([NewFact(stream, ev.ContactErased, {

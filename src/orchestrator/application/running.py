@@ -19,8 +19,8 @@ from orchestrator.application.dispatch import (
 from orchestrator.application.stores import store_of
 from orchestrator.application.tail import finish_write
 from orchestrator.campaigns.runtime.runner import RunReport, RunSuperseded, run_until
+from orchestrator.campaigns.runtime.versions import VersionRenderers
 from orchestrator.domain.unsubscribe_tokens import token_for
-from orchestrator.rendering import TemplateRenderer
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def send_chosen(app: Any, store: Any, messages: list[str]) -> DispatchReport:
     from orchestrator.application.reviewing import policy_desk
     try:
         return dispatch(store, messages, channels,
-                        TemplateRenderer(app.settings.templates_dir), dispatch_settings(app),
+                        VersionRenderers(store, app.settings.templates_dir), dispatch_settings(app),
                         clock=stamp, recorded_at=app.now(), desk=policy_desk(app))
     finally:
         close_all(channels.values())

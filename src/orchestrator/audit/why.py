@@ -41,6 +41,7 @@ def why(store: Store, message_id: str, thresholds: StageThresholds) -> dict[str,
         "intent": scheduled.intent,
         "audience": scheduled.audience,
         "template": scheduled.template,
+        "rendered": _rendered(events),
         "scheduled_at": scheduled.at,
         "trigger": _trigger(store, scheduled.trigger),
         "enrolment": {
@@ -75,6 +76,20 @@ def _journey(store: Store, scheduled: je.MessageScheduled) -> dict[str, Any]:
         info.update(digest=published.digest, published_by=published.author,
                     published_at=published.published_at, source_path=published.source_path)
     return info
+
+
+def _rendered(events: list[Any]) -> dict[str, Any] | None:
+    """The template's digest and the content as sent (``[erased]`` once the contact is
+    forgotten); None for a message not sent, or sent before this was recorded."""
+    rendered = next((e for e in events if isinstance(e, je.MessageRendered)), None)
+    if rendered is None:
+        return None
+    content = rendered.content
+    if not isinstance(content, dict):  # erased (or unreadable): the marker itself
+        content = dict.fromkeys(("subject", "text", "html"), content)
+    return {"template": rendered.template, "template_digest": rendered.template_digest,
+            "at": rendered.at, "subject": content.get("subject"),
+            "text": content.get("text"), "html": content.get("html")}
 
 
 def _trigger(store: Store, trigger: str) -> dict[str, Any]:

@@ -12,7 +12,9 @@ from orchestrator.domain.events import LedgerEvent
 
 
 class JourneyPublished(LedgerEvent):
-    """An immutable version of a journey, with the exact file it came from."""
+    """An immutable version of a journey, with the exact file it came from and the text
+    of the templates it uses (``NAME/FILE`` -> text; None in versions published before
+    templates were pinned, which render from the templates folder)."""
 
     journey: str
     version: int
@@ -21,6 +23,7 @@ class JourneyPublished(LedgerEvent):
     published_at: str
     source_path: str
     source: str
+    templates: dict | None = None
 
 
 class ContactEnrolled(LedgerEvent):
@@ -95,6 +98,21 @@ class MessageSent(LedgerEvent):
     channel: str
     provider_id: str
     at: str
+
+
+class MessageRendered(LedgerEvent):
+    """What was handed to the channel, recorded with the send: the template, the digest of
+    its files, and (for the auditor) the rendered ``content`` (``subject``, ``text``,
+    ``html``), sealed: ``orchestrator forget`` of the contact destroys the key of the
+    message's stream too, and the content then reads as erased."""
+
+    PERSONAL_FIELDS = ("content",)
+
+    message: str
+    template: str
+    template_digest: str
+    at: str
+    content: dict | None = None
 
 
 class EngineAdvanced(LedgerEvent):

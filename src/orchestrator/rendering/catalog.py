@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from orchestrator.rendering.content_checks import content_problems
 from orchestrator.rendering.environment import BoundedEnvironment, ConfinedLoader, build_environment
 from orchestrator.rendering.errors import TemplateError
 from orchestrator.rendering.layout import CHANNEL_FILES, TEMPLATE_FILES
@@ -65,6 +66,7 @@ class TemplateCatalog:
             if self._environment is None:
                 self._environment = build_environment(self.directory)
             environment, loader = self._environment
-            self._problems[name] = template_problems(
-                environment, loader, [f"{name}/{file}" for file in sorted(found)])
+            files = [f"{name}/{file}" for file in sorted(found)]
+            self._problems[name] = (*template_problems(environment, loader, files),
+                                    *content_problems(environment, loader, files))
         return self._problems[name]

@@ -354,10 +354,11 @@ def _bounded_filter(name: str, function: Callable[..., Any],
 
 
 def build_environment(root: Path,
-                      limits: RenderLimits | None = None) -> tuple[BoundedEnvironment,
-                                                                   ConfinedLoader]:
-    """The environment for the templates under ``root``, and its loader."""
-    loader = ConfinedLoader(root)
+                      limits: RenderLimits | None = None, *,
+                      loader: Any = None) -> tuple[BoundedEnvironment, Any]:
+    """The environment for the templates under ``root``, and its loader (by default a
+    :class:`ConfinedLoader`; the pinned templates of a version use their own)."""
+    loader = loader if loader is not None else ConfinedLoader(root)
     # Immutable: a template has no business changing the lists and dicts it is given.
     environment = BoundedEnvironment(
         limits or RenderLimits(),

@@ -48,6 +48,7 @@ from orchestrator.rendering.limits import (
     RenderLimits,
     budget_for,
 )
+from orchestrator.rendering.pinning import PinnedLoader
 from orchestrator.rendering.static_checks import unreadable
 from orchestrator.rendering.variables import MissingVariable, wrap
 
@@ -85,20 +86,37 @@ class TemplateRenderer:
     within ``limits`` (by default those of :mod:`orchestrator.rendering.limits`)."""
 
     def __init__(self, templates_dir: str | os.PathLike[str], *,
-                 limits: RenderLimits | None = None):
+                 limits: RenderLimits | None = None,
+                 pinned: Mapping[str, str] | None = None):
         self.directory = Path(templates_dir)
         self.limits = limits or RenderLimits()
-        self._environment, self._loader = build_environment(self.directory, self.limits)
+        # ``pinned``: the templates of a journey version (``NAME/FILE`` -> text); the
+        # folder is then never read, and each file is compiled once.
+        self._pinned = PinnedLoader(self.directory, pinned) if pinned is not None else None
+        self._environment, self._loader = build_environment(self.directory, self.limits,
+                                                            loader=self._pinned)
         self._facts: dict[str, _SourceFacts] = {}
+
+    def for_version(self, journey: str | None, version: int | None) -> TemplateRenderer:
+        """The renderer for messages of that journey version: this one, unless it
+        pins its templates (see :class:`~orchestrator.campaigns.runtime.versions.
+        VersionRenderers`)."""
+        return self
+
+    def _exists(self, name: str, file: str) -> bool:
+        if self._pinned is not None:
+            return self._pinned.has(f"{name}/{file}")
+        return (self.directory / name / file).is_file()
 
     def channels(self, name: str) -> frozenset[str]:
         """The channels template ``name`` can go out on: those with a body file. Names
         follow the journey validator's rule (a folder name, never a path)."""
-        if not TEMPLATE_NAME.fullmatch(name) or not (self.directory / name).is_dir():
+        if not TEMPLATE_NAME.fullmatch(name) or (
+                self._pinned is None and not (self.directory / name).is_dir()):
             return frozenset()
         return frozenset(
             channel for channel, layout in CHANNEL_LAYOUTS.items()
-            if any((self.directory / name / file).is_file() for file in layout.body_files)
+            if any(self._exists(name, file) for file in layout.body_files)
         )
 
     def render(self, name: str, channel: str, context: Mapping[str, Any]) -> RenderedMessage:
@@ -142,7 +160,7 @@ class TemplateRenderer:
             raise TemplateNotFound(f"template {name!r} has no {wanted} for {channel}",
                                    file=str(self.directory / name))
         return {part: f"{name}/{file}" for part, file in layout.parts().items()
-                if (self.directory / name / file).is_file()}
+                if self._exists(name, file)}
 
     def _public_context(self, files: Mapping[str, str],
                         context: Mapping[str, Any]) -> dict[str, Any]:

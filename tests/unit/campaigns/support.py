@@ -30,7 +30,9 @@ def make_templates(directory: Path) -> Path:
     for name, files in TEMPLATES.items():
         (directory / name).mkdir(parents=True)
         for file in files:
-            (directory / name / file).write_text("Hello {{ contact.first_name }}\n")
+            # A public template gets no contact data (refused at validation).
+            who = "brand.name" if file == "social.txt" else "contact.first_name"
+            (directory / name / file).write_text(f"Hello {{{{ {who} }}}}\n")
     return directory
 
 

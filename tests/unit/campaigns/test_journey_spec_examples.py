@@ -26,7 +26,8 @@ def spec_templates(tmp_path_factory):
     for name, file in [("thanks", "email.txt"), ("bundle_offer", "email.html"),
                        ("weekly_spotlight", "social.txt"), ("regulars_note", "sms.txt")]:
         (directory / name).mkdir()
-        (directory / name / file).write_text("{{ contact.first_name }}\n")
+        (directory / name / file).write_text(
+            "{{ brand.name }}\n" if file == "social.txt" else "{{ contact.first_name }}\n")
     return directory
 
 

@@ -5,13 +5,14 @@ shown, and a published journey is re-read from its own recorded text, never from
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID, uuid5
 
-from orchestrator.campaigns.language.journey import Journey
+from orchestrator.campaigns.language.journey import Journey, SendStep
 from orchestrator.campaigns.language.problems import JourneyInvalid
 from orchestrator.campaigns.language.validation import parse_journey, validate_files
 from orchestrator.domain.journey_events import JourneyPublished
@@ -19,6 +20,9 @@ from orchestrator.domain.new_fact import NewFact
 from orchestrator.domain.subjects import NAMESPACE
 from orchestrator.rendering.catalog import TemplateCatalog
 from orchestrator.rendering.layout import TEMPLATE_FILES
+from orchestrator.rendering.limits import RenderLimits
+from orchestrator.rendering.pinning import pin_templates, version_digest
+from orchestrator.rendering.renderer import TemplateRenderer
 from orchestrator.store import Store
 from orchestrator.store.reader import read_log
 
@@ -35,6 +39,8 @@ class PublishedVersion:
     author: str
     published_at: str
     source_path: str
+    # ``NAME/FILE`` -> text pinned at publish; None for versions older than pinning.
+    templates: dict[str, str] | None = None
 
     @property
     def id(self) -> str:
@@ -70,13 +76,18 @@ def publish(store: Store, paths: Iterable[str], templates_dir: str, *, author: s
         raise JourneyInvalid(problems)
     sources = {journey.id: Path(journey.source_path).read_text(encoding="utf-8")
                for journey in journeys}
+    pinned = {journey.id: pin_templates(templates_dir, _template_names(journey))
+              for journey in journeys}
+    digests = {journey.id: version_digest(journey.source_digest, pinned[journey.id])
+               for journey in journeys}
     outcomes = []
     with store.write() as unit:
         latest = {v.id: v for v in published_versions(store, latest_only=True)}
         events = []
         for journey in journeys:
             current = latest.get(journey.id)
-            if current is not None and current.digest == journey.source_digest:
+            digest = digests[journey.id]
+            if current is not None and current.digest == digest:
                 outcomes.append(PublishOutcome(journey.id, current.version, current.digest,
                                                new=False))
                 continue
@@ -85,10 +96,11 @@ def publish(store: Store, paths: Iterable[str], templates_dir: str, *, author: s
             stream = journey_stream(journey.id)
             version = (current.version if current else 0) + 1
             events.append(NewFact(stream, JourneyPublished, {
-                "journey": journey.id, "version": version, "digest": journey.source_digest,
+                "journey": journey.id, "version": version, "digest": digest,
                 "author": author, "published_at": now.isoformat(),
-                "source_path": journey.source_path, "source": sources[journey.id]}))
-            outcomes.append(PublishOutcome(journey.id, version, journey.source_digest, new=True))
+                "source_path": journey.source_path, "source": sources[journey.id],
+                "templates": pinned[journey.id]}))
+            outcomes.append(PublishOutcome(journey.id, version, digest, new=True))
         if events:
             unit.append_facts(events, recorded_at=now)
     return outcomes
@@ -103,7 +115,7 @@ def published_versions(store: Store, *, latest_only: bool = False) -> list[Publi
                                 _AnyTemplate())
         versions[(event.journey, event.version)] = PublishedVersion(
             journey, event.version, event.digest, event.author, event.published_at,
-            event.source_path)
+            event.source_path, getattr(event, "templates", None))
     ordered = sorted(versions.values(), key=lambda v: (v.id, v.version))
     if latest_only:
         latest: dict[str, PublishedVersion] = {}
@@ -113,5 +125,38 @@ def published_versions(store: Store, *, latest_only: bool = False) -> list[Publi
     return ordered
 
 
-__all__ = ["JourneyInvalid", "PublishOutcome", "PublishedVersion", "journey_stream", "publish",
-           "published_versions"]
+def _template_names(journey: Journey) -> list[str]:
+    return sorted({step.template for step in journey.steps if isinstance(step, SendStep)})
+
+
+class VersionRenderers(TemplateRenderer):
+    """Renders each message from the templates pinned in its journey version; messages
+    of no journey (SMS HELP replies) and versions published before pinning render from
+    the templates folder. Each version's templates are compiled once per run."""
+
+    def __init__(self, store: Store, templates_dir: str | os.PathLike[str], *,
+                 limits: RenderLimits | None = None):
+        super().__init__(templates_dir, limits=limits)
+        self._store = store
+        self._versions: dict[tuple[str, int], TemplateRenderer] | None = None
+
+    def for_version(self, journey: str | None, version: int | None) -> TemplateRenderer:
+        if journey is None or version is None:
+            return self
+        if self._versions is None:
+            self._versions = {
+                (v.id, v.version): TemplateRenderer(self.directory, limits=self.limits,
+                                                    pinned=v.templates)
+                for v in published_versions(self._store) if v.templates is not None}
+        return self._versions.get((journey, version), self)
+
+
+__all__ = [
+    "JourneyInvalid",
+    "PublishOutcome",
+    "PublishedVersion",
+    "VersionRenderers",
+    "journey_stream",
+    "publish",
+    "published_versions",
+]
