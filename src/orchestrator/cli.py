@@ -136,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
              cmd_journeys_publish, files, (("--author",), by("who publishes")[1]))
     _command(journeys, common, "list", "versions and how many contacts are in each",
              cmd_journeys_list)
+    for verb, help_text in (("pause", "enrol no one and send nothing until resumed"),
+                            ("resume", "go on with a paused journey"),
+                            ("archive", "end the journey's enrolments for good")):
+        _command(journeys, common, verb, help_text, cmd_journeys_lifecycle,
+                 (("journey",), {}), (("--actor",), by("who does it")[1]),
+                 (("--note",), {"default": None, "help": "why (kept in the event)"}),
+                 action=verb)
 
     _command(commands, common, "run", "advance journeys; --until runs a simulated clock",
              cmd_run,
@@ -264,6 +271,14 @@ def cmd_journeys_list(app: Any, args: argparse.Namespace) -> int:
     from orchestrator.application.journeys import journey_versions
     rows = journey_versions(app)
     return _show(args, rows, lambda: console.journeys_text(rows))
+
+
+def cmd_journeys_lifecycle(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.journeys import change_journey
+    actor, state = change_journey(app, args.journey, args.action, actor=args.actor,
+                                  note=args.note)
+    print(f"{args.journey}: {state} by {actor} (in force from the next run's first moment)")
+    return 0
 
 
 def cmd_run(app: Any, args: argparse.Namespace) -> int:

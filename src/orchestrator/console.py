@@ -114,6 +114,7 @@ def journeys_text(rows: list[dict[str, Any]]) -> str:
         return "no journey published yet"
     return "\n".join(
         f"{row['journey']:<24} v{row['version']:<3} {row['kind']:<9} "
+        f"{row.get('state', 'active'):<8} "
         f"{row['active']:>7,} in journey {row['ended']:>7,} finished  "
         f"{row['published_at'][:19]} by {row['author']}  {row['digest'][:12]}" for row in rows)
 

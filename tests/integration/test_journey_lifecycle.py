@@ -1,0 +1,86 @@
+"""``journeys pause|resume|archive`` end to end through the CLI, on a simulated clock."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests.integration.test_journeys import SECOND_PURCHASE, D0, day
+from tests.journeys_support import JourneyWorld
+from tests.support import contact, purchase
+
+
+@pytest.fixture
+def world(cli, store_url, tmp_path):
+    return JourneyWorld(cli, store_url, tmp_path)
+
+
+def steps(world):
+    return [(m["contact"], m["step"], m["at"]) for m in world.messages()]
+
+
+def test_pause_holds_due_steps_and_enrols_no_one_then_resume_goes_on(world):
+    world.publish(SECOND_PURCHASE)
+    world.ingest(contact("c1", D0), purchase("p1", D0))
+    world.run(day(1))
+    assert steps(world) == [("C1", "thanks", D0)]
+
+    paused = world.run_cli("journeys", "pause", "second-purchase", "--actor", "ana",
+                           "--note", "fixing the offer")
+    assert paused.code == 0, paused.err
+    world.ingest(contact("c2", day(2), "C2"), purchase("p2", day(2), "C2"))
+    world.run(day(10))  # past c1's 3-day wait: held; c2's purchase: not enrolled
+    assert steps(world) == [("C1", "thanks", D0)]
+    assert [e["contact"] for e in world.events("ContactEnrolled")] == ["C1"]
+    assert "paused" in world.run_cli("journeys", "list").out
+
+    assert world.run_cli("journeys", "resume", "second-purchase").code == 0
+    world.run(day(12))
+    # c1's held wait goes on at resume (where the clock stood); c2 was never enrolled.
+    assert steps(world) == [("C1", "thanks", D0), ("C1", "offer", day(10))]
+    [resumed] = world.events("JourneyResumed")
+    [paused_event] = world.events("JourneyPaused")
+    assert (paused_event["actor"], paused_event["note"]) == ("ana", "fixing the offer")
+    assert resumed["note"] is None and resumed["actor"]
+
+
+def test_archive_ends_enrolments_and_takes_no_new_ones(world):
+    world.publish(SECOND_PURCHASE)
+    world.ingest(contact("c1", D0), purchase("p1", D0))
+    world.run(day(1))
+    assert world.run_cli("journeys", "archive", "second-purchase", "--note", "old").code == 0
+    world.ingest(contact("c2", day(2), "C2"), purchase("p2", day(2), "C2"))
+    world.run(day(10))
+
+    assert steps(world) == [("C1", "thanks", D0)]
+    ended = world.events("EnrolmentEnded")
+    assert [(e["reason"], e["at"]) for e in ended] == [("archived", day(1))]
+    assert len(world.events("ContactEnrolled")) == 1
+    journeys = json.loads(world.run_cli("journeys", "list", "--json").out)
+    assert [j["state"] for j in journeys] == ["archived"]
+    audit = json.loads(world.run_cli("audit", "contact", "C1", "--as-of", day(5),
+                                     "--json").out)
+    assert "archived" in json.dumps(audit["journeys"])
+
+
+def test_archive_is_final(world, tmp_path):
+    world.publish(SECOND_PURCHASE, name="sp.yaml")
+    assert world.run_cli("journeys", "archive", "second-purchase").code == 0
+    for args in (("journeys", "resume", "second-purchase"),
+                 ("journeys", "pause", "second-purchase"),
+                 ("journeys", "archive", "second-purchase")):
+        refused = world.run_cli(*args)
+        assert refused.code == 2 and "archived" in refused.err
+    (tmp_path / "sp.yaml").write_text(SECOND_PURCHASE + "description: again\n")
+    again = world.run_cli("journeys", "publish", str(tmp_path / "sp.yaml"))
+    assert again.code == 2 and "archived" in again.err
+    assert len(world.events("JourneyPublished")) == 1
+
+
+def test_unknown_journey_and_resume_of_an_active_one_are_refused(world):
+    unknown = world.run_cli("journeys", "pause", "nope")
+    assert unknown.code == 2 and "no journey 'nope'" in unknown.err
+    world.publish(SECOND_PURCHASE)
+    active = world.run_cli("journeys", "resume", "second-purchase")
+    assert active.code == 2 and "not paused" in active.err
+    assert world.events("JourneyResumed") == []
