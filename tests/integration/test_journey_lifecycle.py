@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.integration.test_journeys import SECOND_PURCHASE, D0, day
+from tests.integration.test_journeys import D0, SECOND_PURCHASE, day
 from tests.journeys_support import JourneyWorld
 from tests.support import contact, purchase
 
