@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
              cmd_journeys_publish, files, (("--author",), by("who publishes")[1]))
     _command(journeys, common, "list", "versions and how many contacts are in each",
              cmd_journeys_list)
+    _command(journeys, common, "show", "a version as recorded, its state, templates and "
+             "counts per step", cmd_journeys_show, (("journey",), {}),
+             (("--version",), {"type": int, "default": None, "help": "default: the latest"}))
     for verb, help_text in (("pause", "enrol no one and send nothing until resumed"),
                             ("resume", "go on with a paused journey"),
                             ("archive", "end the journey's enrolments for good")):
@@ -271,6 +274,12 @@ def cmd_journeys_list(app: Any, args: argparse.Namespace) -> int:
     from orchestrator.application.journeys import journey_versions
     rows = journey_versions(app)
     return _show(args, rows, lambda: console.journeys_text(rows))
+
+
+def cmd_journeys_show(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.journeys import show_journey
+    shown = show_journey(app, args.journey, args.version)
+    return _show(args, shown, lambda: console.journey_text(shown))
 
 
 def cmd_journeys_lifecycle(app: Any, args: argparse.Namespace) -> int:

@@ -119,6 +119,20 @@ def journeys_text(rows: list[dict[str, Any]]) -> str:
         f"{row['published_at'][:19]} by {row['author']}  {row['digest'][:12]}" for row in rows)
 
 
+def journey_text(shown: dict[str, Any]) -> str:
+    lines = [f"{shown['journey']} version {shown['version']} of {shown['latest_version']}, "
+             f"{shown['state']}; published {shown['published_at'][:19]} by {shown['author']} "
+             f"from {shown['source_path']} (sha256 {shown['digest'][:12]})", "", "templates:"]
+    lines += [f"  {name}: {', '.join(files) or 'no files in the templates folder'}"
+              for name, files in shown["templates"].items()] or ["  none"]
+    lines += ["", f"{'step':<24} {'kind':<10} {'at now':>7} {'entered':>8}  messages"]
+    for step in shown["steps"]:
+        sent = ", ".join(f"{n:,} {status}" for status, n in step["messages"].items())
+        lines.append(f"{step['id']:<24} {step['kind']:<10} {step['at_now']:>7,} "
+                     f"{step['entered']:>8,}  {sent}")
+    return "\n".join([*lines, "", "definition:", shown["source"].strip("\n")])
+
+
 def run_text(outcome: Any, channel_set: str, outbox: str) -> str:
     report, sent = outcome.report, outcome.sent
     if report.started_at is None:

@@ -84,3 +84,38 @@ def test_unknown_journey_and_resume_of_an_active_one_are_refused(world):
     active = world.run_cli("journeys", "resume", "second-purchase")
     assert active.code == 2 and "not paused" in active.err
     assert world.events("JourneyResumed") == []
+
+
+def test_journeys_show_prints_the_version_in_force_with_counts(world):
+    world.publish(SECOND_PURCHASE)
+    world.ingest(contact("c1", D0), purchase("p1", D0),
+                 contact("c2", D0, "C2"), purchase("p2", day(5), "C2"))
+    world.run(day(4))
+    shown = world.run_cli("journeys", "show", "second-purchase", "--json")
+    assert shown.code == 0, shown.err
+    data = json.loads(shown.out)
+    assert (data["version"], data["state"]) == (1, "active")
+    assert data["source"].strip() == SECOND_PURCHASE.strip()
+    assert data["templates"] == {"offer": ["email.subject.txt", "email.txt"],
+                                 "thanks": ["email.subject.txt", "email.txt", "sms.txt"]}
+    by_step = {s["id"]: s for s in data["steps"]}
+    assert by_step["thanks"] == {"id": "thanks", "kind": "send", "at_now": 0, "entered": 1,
+                                 "messages": {"suppressed": 1}}
+    assert (by_step["pause"]["at_now"], by_step["pause"]["entered"]) == (0, 1)
+    assert by_step["offer"]["messages"] == {"suppressed": 1}
+    assert by_step["check"]["kind"] == "branch"
+    text = world.run_cli("journeys", "show", "second-purchase").out
+    assert "second-purchase version 1 of 1, active" in text
+    assert "thanks: email.subject.txt, email.txt, sms.txt" in text
+    assert "journey: second-purchase" in text  # the recorded definition
+
+
+def test_journeys_show_counts_contacts_waiting_and_refuses_unknown(world):
+    world.publish(SECOND_PURCHASE)
+    world.ingest(contact("c1", D0), purchase("p1", D0))
+    world.run(day(1))
+    data = json.loads(world.run_cli("journeys", "show", "second-purchase", "--json").out)
+    assert {s["id"]: s["at_now"] for s in data["steps"]}["pause"] == 1
+    missing = world.run_cli("journeys", "show", "second-purchase", "--version", "2")
+    assert missing.code == 2 and "no version 2" in missing.err
+    assert world.run_cli("journeys", "show", "nope").code == 2

@@ -61,3 +61,45 @@ def change_journey(app: Any, journey: str, action: str, *, actor: str | None,
         state = change_lifecycle(store, journey, action, actor=actor, note=note, now=app.now())
         finish_write(app, store)
     return actor, state
+
+
+STEP_KINDS = {"SendStep": "send", "WaitStep": "wait", "WaitUntilStep": "wait_until",
+              "BranchStep": "branch", "EndStep": "end"}
+
+
+def show_journey(app: Any, journey: str, version: int | None = None) -> dict[str, Any]:
+    """``journeys show``: the version (the latest unless given) as recorded, its state,
+    templates and counts per step."""
+    from orchestrator.domain.journey_events import JourneyPublished
+    from orchestrator.projections.contact_directory import message_rows
+    from orchestrator.projections.journey_steps import step_counts
+    from orchestrator.projections.runner import read_directory
+    from orchestrator.rendering.catalog import TemplateCatalog
+    from orchestrator.store.reader import read_log
+    with store_of(app, read_only=True) as store:
+        published = [r.event for r in read_log(store, only=(JourneyPublished,))
+                     if r.event.journey == journey]
+        if not published:
+            raise LifecycleRefused(f"no journey {journey!r} is published")
+        chosen = published[-1] if version is None else next(
+            (e for e in published if e.version == version), None)
+        if chosen is None:
+            raise LifecycleRefused(f"journey {journey!r} has no version {version} (versions "
+                                   f"1 to {published[-1].version})")
+        parsed = {v.version: v for v in published_versions(store) if v.id == journey}
+        model = read_directory(store)
+        status = {row["id"]: row["status"] for row in (
+            message_rows(model.directory.view, None) if model.directory else [])}
+        counts = step_counts(store, journey, chosen.version, status)
+        state = lifecycle_states(store).get(journey, "active")
+    definition = parsed[chosen.version].journey
+    catalog = TemplateCatalog(app.settings.templates_dir)
+    templates = sorted({s.template for s in definition.steps if getattr(s, "template", None)})
+    empty = {"at_now": 0, "entered": 0, "messages": {}}
+    return {"journey": journey, "version": chosen.version, "state": state,
+            "latest_version": published[-1].version, "digest": chosen.digest,
+            "author": chosen.author, "published_at": chosen.published_at,
+            "source_path": chosen.source_path, "source": chosen.source,
+            "templates": {name: sorted(catalog.files(name) or ()) for name in templates},
+            "steps": [{"id": step.id, "kind": STEP_KINDS.get(type(step).__name__, "step"),
+                       **counts.get(step.id, empty)} for step in definition.steps]}
