@@ -19,7 +19,9 @@ from typing import Any
 
 from orchestrator import bootstrap, console
 from orchestrator.console import ProgressLine
+from orchestrator.domain.message_lifecycle import STATUSES
 from orchestrator.domain.time_range import out_of_range
+from orchestrator.domain.vocabulary import CHANNELS
 from orchestrator.errors import InvalidInput, OrchestratorError
 
 
@@ -159,7 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
              (("--policy",), {"default": None, "help": "channel policy rules (default: "
                               "./policy.yaml if present, else the SPEC's defaults)"}))
     _command(commands, common, "messages", "messages with their status (from the read "
-             "model)", cmd_messages, (("--contact",), {"default": None}))
+             "model)", cmd_messages, (("--contact",), {"default": None}),
+             (("--journey",), {"default": None, "help": "only this journey's messages"}),
+             (("--status",), {"choices": list(STATUSES), "default": None}),
+             (("--channel",), {"choices": sorted(CHANNELS), "default": None}),
+             (("--since",), _timestamp_option("only messages at or after this moment")),
+             (("--until",), _timestamp_option("only messages at or before this moment")))
 
     review = _group(_command(commands, common, "review", "messages held for a person to "
                              "review"), "review_command")
@@ -351,8 +358,10 @@ def cmd_review_act(app: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_messages(app: Any, args: argparse.Namespace) -> int:
-    from orchestrator.application.reading import messages
-    found = messages(app, args.contact)
+    from orchestrator.application.reading import MessageFilter, messages
+    found = messages(app, args.contact, MessageFilter(
+        journey=args.journey, status=args.status, channel=args.channel, since=args.since,
+        until=args.until))
     _behind(found.behind)
     return _show(args, found.rows, lambda: console.messages_text(found.rows))
 

@@ -167,9 +167,9 @@ def held_text(rows: list[dict[str, Any]]) -> str:
 
 
 def messages_text(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'id':<28} {'contact':<12} {'journey/step':<32} {'intent':<12} {'channel':<7} "
-             f"{'status':<15} reason"]
-    lines.extend(f"{row['id']:<28} {row['contact'] or '-':<12} "
+    lines = [f"{'at':<25} {'id':<28} {'contact':<12} {'journey/step':<32} {'intent':<12} "
+             f"{'channel':<7} {'status':<15} reason"]
+    lines.extend(f"{row['at']:<25} {row['id']:<28} {row['contact'] or '-':<12} "
                  f"{row['journey'] + '/' + row['step']:<32} {row['intent']:<12} "
                  f"{row['channel'] or '-':<7} {row['status']:<15} {row['reason'] or ''}"
                  for row in rows)

@@ -7,7 +7,7 @@ import json
 import pytest
 from tests.integration.test_journeys import D0, SECOND_PURCHASE, day
 from tests.journeys_support import JourneyWorld
-from tests.support import contact, purchase
+from tests.support import consent, contact, purchase
 
 
 @pytest.fixture
@@ -119,3 +119,36 @@ def test_journeys_show_counts_contacts_waiting_and_refuses_unknown(world):
     missing = world.run_cli("journeys", "show", "second-purchase", "--version", "2")
     assert missing.code == 2 and "no version 2" in missing.err
     assert world.run_cli("journeys", "show", "nope").code == 2
+
+
+def test_messages_filters_each_narrow_and_bad_values_are_refused(world):
+    world.publish(SECOND_PURCHASE)
+    world.ingest(contact("c1", D0, email="c1@example.com"), purchase("p1", D0),
+                 consent("g1", D0),
+                 contact("c2", D0, "C2"), purchase("p2", day(1), "C2"))
+    world.run(day(10))
+    everything = world.messages()
+    assert len(everything) == 4
+
+    def ids(*args):
+        result = world.run_cli("messages", "--json", *args)
+        assert result.code == 0, result.err
+        return [m["id"] for m in json.loads(result.out)]
+
+    every = [m["id"] for m in everything]
+    sent = [m["id"] for m in everything if m["status"] != "suppressed"]
+    assert sent and len(sent) < len(every)
+    assert ids("--status", "suppressed") == [i for i in every if i not in sent]
+    assert ids("--channel", "email") == sent
+    assert ids("--journey", "second-purchase") == every
+    assert ids("--journey", "other") == []
+    assert ids("--since", day(1)) == [m["id"] for m in everything if m["at"] >= day(1)]
+    assert ids("--until", day(1)) == [m["id"] for m in everything if m["at"] <= day(1)]
+    assert ids("--since", day(1), "--until", day(3)) == [
+        m["id"] for m in everything if day(1) <= m["at"] <= day(3)]
+    for option, value in (("--status", "lost"), ("--channel", "fax"),
+                          ("--since", "yesterday"), ("--until", "2026-03-01T00:00:00")):
+        refused = world.run_cli("messages", option, value)
+        assert refused.code == 2 and option in refused.err
+    text = world.run_cli("messages").out
+    assert text.splitlines()[0].startswith("at ") and D0 in text
