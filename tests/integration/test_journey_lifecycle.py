@@ -152,3 +152,16 @@ def test_messages_filters_each_narrow_and_bad_values_are_refused(world):
         assert refused.code == 2 and option in refused.err
     text = world.run_cli("messages").out
     assert text.splitlines()[0].startswith("at ") and D0 in text
+
+
+def test_run_and_messages_give_plain_words_beside_the_rule_id(world):
+    world.publish(SECOND_PURCHASE)
+    world.ingest(contact("c1", D0), purchase("p1", D0))
+    out = world.run(day(1))
+    assert "relationship.requires_marketing_consent" in out
+    assert "no consent to marketing on a private channel" in out
+    text = world.run_cli("messages").out
+    assert ("relationship.requires_marketing_consent (no consent to marketing on a private "
+            "channel): ") in text
+    [row] = world.messages()
+    assert row["reason"].startswith("relationship.requires_marketing_consent: ")

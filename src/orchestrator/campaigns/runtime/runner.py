@@ -73,6 +73,7 @@ class RunReport:
     journeys: int = 0
     decisions: Counter[str] = field(default_factory=Counter)
     unsent: list[str] = field(default_factory=list)
+    not_sent_rules: Counter[str] = field(default_factory=Counter)  # deferred/suppressed/held
 
 
 class ContactView:
@@ -265,6 +266,9 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
                        if e.event_class is je.MessageScheduled]
     report.decisions = Counter(e.fields["status"] for e in run.emitted
                                if issubclass(e.event_class, je.MessageDecided))
+    report.not_sent_rules = Counter(e.fields["rule"] for e in run.emitted
+                                    if issubclass(e.event_class, je.MessageDecided)
+                                    and e.fields["status"] != "scheduled")
     run.emitted.extend(
         Emitted(FAILURES_STREAM, je.EventProcessingFailed, {
             "consumer": "engine", "position": position, "event_type": kind, "reason": why})
