@@ -98,18 +98,18 @@ def render_summary(summary: dict[str, Any]) -> str:
              f"as of {summary['as_of']}"]
     # Each share is of its right base: stages, consents and suppressions count contacts
     # (a contact may hold several consents), mentions count mentions.
-    for title, key in (("stage (share of contacts)", "stages"),
-                       ("consent granted (share of contacts)", "consents_granted"),
-                       ("suppression (share of contacts)", "suppressions"),
-                       ("mentions by stance", "mentions_by_stance"),
+    per_contact = ("stages", "consents_granted", "suppressions")
+    for title, key in (("stage", "stages"), ("consent granted", "consents_granted"),
+                       ("suppression", "suppressions"), ("mentions by stance",
+                                                         "mentions_by_stance"),
                        ("mentions by author kind", "mentions_by_author_kind")):
         table = summary[key]
         if not table:
             continue
-        lines.append(f"\n{title}:")
+        lines.append(f"\n{title}:" + ("  (share of contacts)" if key in per_contact else
+                                       "  (share of mentions)"))
         width = max(len(name) for name in table)
-        total = (summary["contacts"] if key in ("stages", "consents_granted", "suppressions")
-                 else sum(table.values()))
+        total = summary["contacts"] if key in per_contact else sum(table.values())
         for name, count in table.items():
             share = count / total if total else 0
             lines.append(f"  {name:<{width}}  {count:>7,}  {share:6.1%}  "
