@@ -19,7 +19,9 @@ from typing import Any
 
 from orchestrator import bootstrap, console
 from orchestrator.console import ProgressLine
+from orchestrator.domain.message_lifecycle import STATUSES
 from orchestrator.domain.time_range import out_of_range
+from orchestrator.domain.vocabulary import CHANNELS
 from orchestrator.errors import InvalidInput, OrchestratorError
 
 
@@ -136,6 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
              cmd_journeys_publish, files, (("--author",), by("who publishes")[1]))
     _command(journeys, common, "list", "versions and how many contacts are in each",
              cmd_journeys_list)
+    _command(journeys, common, "show", "a version as recorded, its state, templates and "
+             "counts per step", cmd_journeys_show, (("journey",), {}),
+             (("--version",), {"type": int, "default": None, "help": "default: the latest"}))
+    for verb, help_text in (("pause", "enrol no one and send nothing until resumed"),
+                            ("resume", "go on with a paused journey"),
+                            ("archive", "end the journey's enrolments for good")):
+        _command(journeys, common, verb, help_text, cmd_journeys_lifecycle,
+                 (("journey",), {}), (("--actor",), by("who does it")[1]),
+                 (("--note",), {"default": None, "help": "why (kept in the event)"}),
+                 action=verb)
 
     _command(commands, common, "run", "advance journeys; --until runs a simulated clock",
              cmd_run,
@@ -149,7 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
              (("--policy",), {"default": None, "help": "channel policy rules (default: "
                               "./policy.yaml if present, else the SPEC's defaults)"}))
     _command(commands, common, "messages", "messages with their status (from the read "
-             "model)", cmd_messages, (("--contact",), {"default": None}))
+             "model)", cmd_messages, (("--contact",), {"default": None}),
+             (("--journey",), {"default": None, "help": "only this journey's messages"}),
+             (("--status",), {"choices": list(STATUSES), "default": None}),
+             (("--channel",), {"choices": sorted(CHANNELS), "default": None}),
+             (("--since",), _timestamp_option("only messages at or after this moment")),
+             (("--until",), _timestamp_option("only messages at or before this moment")))
 
     review = _group(_command(commands, common, "review", "messages held for a person to "
                              "review"), "review_command")
@@ -266,6 +283,20 @@ def cmd_journeys_list(app: Any, args: argparse.Namespace) -> int:
     return _show(args, rows, lambda: console.journeys_text(rows))
 
 
+def cmd_journeys_show(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.journeys import show_journey
+    shown = show_journey(app, args.journey, args.version)
+    return _show(args, shown, lambda: console.journey_text(shown))
+
+
+def cmd_journeys_lifecycle(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.journeys import change_journey
+    actor, state = change_journey(app, args.journey, args.action, actor=args.actor,
+                                  note=args.note)
+    print(f"{args.journey}: {state} by {actor} (in force from the next run's first moment)")
+    return 0
+
+
 def cmd_run(app: Any, args: argparse.Namespace) -> int:
     from orchestrator.application.running import advance, close_all, serve_live
     if args.channels == bootstrap.LIVE:
@@ -328,8 +359,10 @@ def cmd_review_act(app: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_messages(app: Any, args: argparse.Namespace) -> int:
-    from orchestrator.application.reading import messages
-    found = messages(app, args.contact)
+    from orchestrator.application.reading import MessageFilter, messages
+    found = messages(app, args.contact, MessageFilter(
+        journey=args.journey, status=args.status, channel=args.channel, since=args.since,
+        until=args.until))
     _behind(found.behind)
     return _show(args, found.rows, lambda: console.messages_text(found.rows))
 

@@ -57,9 +57,48 @@ def render_why(chain: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# What each policy rule id means, in a marketer's words (docs/decisions.md).
+PLAIN_WORDS = {
+    "relationship.requires_marketing_consent": "no consent to marketing on a private channel",
+    "relationship.requires_known_customer": "not a known customer (no purchase or verified "
+                                            "identity)",
+    "transactional.requires_transactional_consent": "no consent to service messages",
+    "stakeholder.no_marketing": "press, regulator or competitor: no marketing",
+    "public.segment_never_public": "a segment offer is never posted publicly",
+    "public.no_personal_data": "a public post may not carry personal data",
+    "mention.held_for_review": "reply to a hostile, press or competitor mention: a person "
+                               "decides",
+    "suppression.wins": "unsubscribed, bounced, complained or opted out on that channel",
+    "suppression.erased": "the contact's data was erased",
+    "sms.quiet_hours": "outside 08:00-21:00 in the recipient's time zone",
+    "sms.timezone_unknown": "the recipient's time zone is unknown",
+    "cap.daily": "daily frequency cap reached on that channel",
+    "cap.weekly": "weekly frequency cap reached on that channel",
+    "channel.unavailable": "no channel able to carry it is configured",
+    "private.requires_recipient": "no address or number for a private channel",
+}
+
+
+def plain_words(rule: str) -> str:
+    """A marketer's reading of a policy rule id ("" for one without)."""
+    if rule.startswith("cap.") and rule not in PLAIN_WORDS:
+        return "frequency cap reached on that channel"
+    return PLAIN_WORDS.get(rule, "")
+
+
+def reason_text(reason: str | None) -> str:
+    """A message's reason (``rule: why``) with the rule's plain words beside its id."""
+    rule, found, rest = (reason or "").partition(": ")
+    words = plain_words(rule) if found else ""
+    return f"{rule} ({words}): {rest}" if words else reason or ""
+
+
 def render_summary(summary: dict[str, Any]) -> str:
     lines = [f"{summary['contacts']:,} contacts, {summary['events']:,} events, "
              f"as of {summary['as_of']}"]
+    # Each share is of its right base: stages, consents and suppressions count contacts
+    # (a contact may hold several consents), mentions count mentions.
+    per_contact = ("stages", "consents_granted", "suppressions")
     for title, key in (("stage", "stages"), ("consent granted", "consents_granted"),
                        ("suppression", "suppressions"), ("mentions by stance",
                                                          "mentions_by_stance"),
@@ -67,9 +106,10 @@ def render_summary(summary: dict[str, Any]) -> str:
         table = summary[key]
         if not table:
             continue
-        lines.append(f"\n{title}:")
+        lines.append(f"\n{title}:" + ("  (share of contacts)" if key in per_contact else
+                                       "  (share of mentions)"))
         width = max(len(name) for name in table)
-        total = sum(table.values())
+        total = summary["contacts"] if key in per_contact else sum(table.values())
         for name, count in table.items():
             share = count / total if total else 0
             lines.append(f"  {name:<{width}}  {count:>7,}  {share:6.1%}  "
@@ -105,7 +145,7 @@ def render_messages(messages: list[dict[str, Any]]) -> str:
                       and m["reason"])
     lines.append("\nnot sent, by rule:")
     for rule, count in reasons.most_common():
-        lines.append(f"  {rule:<42} {count:>6,}")
+        lines.append(f"  {rule:<42} {count:>6,}  {plain_words(rule)}")
     return "\n".join(lines)
 
 
@@ -114,8 +154,23 @@ def journeys_text(rows: list[dict[str, Any]]) -> str:
         return "no journey published yet"
     return "\n".join(
         f"{row['journey']:<24} v{row['version']:<3} {row['kind']:<9} "
+        f"{row.get('state', 'active'):<8} "
         f"{row['active']:>7,} in journey {row['ended']:>7,} finished  "
         f"{row['published_at'][:19]} by {row['author']}  {row['digest'][:12]}" for row in rows)
+
+
+def journey_text(shown: dict[str, Any]) -> str:
+    lines = [f"{shown['journey']} version {shown['version']} of {shown['latest_version']}, "
+             f"{shown['state']}; published {shown['published_at'][:19]} by {shown['author']} "
+             f"from {shown['source_path']} (sha256 {shown['digest'][:12]})", "", "templates:"]
+    lines += [f"  {name}: {', '.join(files) or 'no files in the templates folder'}"
+              for name, files in shown["templates"].items()] or ["  none"]
+    lines += ["", f"{'step':<24} {'kind':<10} {'at now':>7} {'entered':>8}  messages"]
+    for step in shown["steps"]:
+        sent = ", ".join(f"{n:,} {status}" for status, n in step["messages"].items())
+        lines.append(f"{step['id']:<24} {step['kind']:<10} {step['at_now']:>7,} "
+                     f"{step['entered']:>8,}  {sent}")
+    return "\n".join([*lines, "", "definition:", shown["source"].strip("\n")])
 
 
 def run_text(outcome: Any, channel_set: str, outbox: str) -> str:
@@ -129,6 +184,9 @@ def run_text(outcome: Any, channel_set: str, outbox: str) -> str:
     if report.decisions:
         lines.append("decisions: " + ", ".join(f"{status} {count:,}" for status, count
                                                in sorted(report.decisions.items())))
+    for rule, count in sorted(getattr(report, "not_sent_rules", {}).items(),
+                              key=lambda item: (-item[1], item[0])):
+        lines.append(f"  not sent: {rule:<42} {count:>6,}  {plain_words(rule)}")
     if sent.sent or sent.failed or sent.retry_later or sent.in_doubt:
         channels = ", ".join(f"{channel} {count:,}" for channel, count
                              in sorted(sent.by_channel.items()))
@@ -152,11 +210,11 @@ def held_text(rows: list[dict[str, Any]]) -> str:
 
 
 def messages_text(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'id':<28} {'contact':<12} {'journey/step':<32} {'intent':<12} {'channel':<7} "
-             f"{'status':<15} reason"]
-    lines.extend(f"{row['id']:<28} {row['contact'] or '-':<12} "
+    lines = [f"{'at':<25} {'id':<28} {'contact':<12} {'journey/step':<32} {'intent':<12} "
+             f"{'channel':<7} {'status':<15} reason"]
+    lines.extend(f"{row['at']:<25} {row['id']:<28} {row['contact'] or '-':<12} "
                  f"{row['journey'] + '/' + row['step']:<32} {row['intent']:<12} "
-                 f"{row['channel'] or '-':<7} {row['status']:<15} {row['reason'] or ''}"
+                 f"{row['channel'] or '-':<7} {row['status']:<15} {reason_text(row['reason'])}"
                  for row in rows)
     return "\n".join([*lines, f"{len(rows):,} message(s)"])
 

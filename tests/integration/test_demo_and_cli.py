@@ -18,6 +18,19 @@ def test_demo_runs_the_example_journeys_over_a_simulated_month(cli, sqlite_url, 
                     "second-purchase", "monday-spotlight", "by channel:", "by intent:",
                     "not sent, by rule:", "relationship.requires_marketing_consent"):
         assert heading in result.out, heading
+    assert "relationship.requires_marketing_consent" in next(
+        line for line in result.out.splitlines()
+        if "no consent to marketing on a private channel" in line)
+    # Consent shares are of contacts: one contact's email and sms grants are not 100 %.
+    consent_lines = result.out.split("consent granted:  (share of contacts)\n")[1]
+    rows = [line.split() for line in consent_lines.split("\n\n")[0].splitlines()]
+    contacts = int(next(line for line in result.out.splitlines()
+                        if " contacts, " in line and " events, " in line
+                        ).split()[0].replace(",", ""))
+    assert len(rows) >= 2
+    for _, count, share, *_ in rows:
+        assert abs(float(share.rstrip("%")) - 100 * int(count.replace(",", "")) / contacts
+                   ) <= 0.051
     assert (outbox / "social.jsonl").exists() and any((outbox / "email").iterdir())
     messages = json.loads(cli("--store", sqlite_url, "messages", "--json").out)
     assert {m["journey"] for m in messages} >= {"second-purchase", "monday-spotlight"}

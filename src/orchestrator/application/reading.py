@@ -35,10 +35,33 @@ class Rows:
     behind: int
 
 
-def messages(app: Any, contact: str | None = None) -> Rows:
+@dataclass(frozen=True)
+class MessageFilter:
+    """``messages --journey --status --channel --since --until`` (each optional; ``since``
+    and ``until`` bound the message's ``at``, both inclusive)."""
+
+    journey: str | None = None
+    status: str | None = None
+    channel: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def keeps(self, row: dict[str, Any]) -> bool:
+        at = datetime.fromisoformat(row["at"])
+        return ((self.journey is None or row["journey"] == self.journey)
+                and (self.status is None or row["status"] == self.status)
+                and (self.channel is None or row["channel"] == self.channel)
+                and (self.since is None or at >= self.since)
+                and (self.until is None or at <= self.until))
+
+
+def messages(app: Any, contact: str | None = None,
+             selection: MessageFilter | None = None) -> Rows:
     with store_of(app, read_only=True) as store:
         model = read_directory(store)
         rows = message_rows(model.directory.view, contact) if model.directory else []
+        if selection is not None:
+            rows = [row for row in rows if selection.keeps(row)]
         return Rows(rows, model.behind)
 
 

@@ -26,6 +26,29 @@ class JourneyPublished(LedgerEvent):
     templates: dict | None = None
 
 
+class JourneyLifecycleChanged(LedgerEvent):
+    """Base of ``journeys pause|resume|archive``: who changed the journey's state, why,
+    and when (wall time). In force from where the engine's clock stood when it was
+    recorded (see docs/decisions.md "Journey lifecycle")."""
+
+    journey: str
+    actor: str
+    note: str | None
+    at: str
+
+
+class JourneyPaused(JourneyLifecycleChanged):
+    """The journey enrols no one and moves no one on until it is resumed."""
+
+
+class JourneyResumed(JourneyLifecycleChanged):
+    """The journey goes on: due steps held by the pause go on at once."""
+
+
+class JourneyArchived(JourneyLifecycleChanged):
+    """Final: the journey's enrolments end with reason ``archived``; no new ones."""
+
+
 class ContactEnrolled(LedgerEvent):
     """A contact (or, for a broadcast's public steps, nobody: ``contact`` None) entered a
     journey, pinned to ``version``, because of ``trigger`` (a touchpoint id, or

@@ -89,6 +89,8 @@ class JourneyEngine:
         self.message_enrolment: dict[str, str] = {}
         self._due: list[tuple[datetime, str, str]] = []
         self._out: list[Emitted] = []
+        self.halted: set[str] = set()  # paused or archived journeys (apply_lifecycle)
+        self.not_before: datetime | None = None
 
     # --- inputs ---------------------------------------------------------------------------
 
@@ -109,8 +111,11 @@ class JourneyEngine:
             enrolment = self.enrolments.get(enrolment_id)
             if enrolment is None or enrolment.ended or enrolment.due != due:
                 continue  # resumed early by its event, or ended meanwhile
-            self._wait_ended(enrolment, "timeout", None, None, due)
-            self._resume(enrolment, due)
+            if enrolment.journey in self.halted:
+                continue  # held by a pause: restored and due again in the run after resume
+            moment = max(due, self.not_before or due)
+            self._wait_ended(enrolment, "timeout", None, None, moment)
+            self._resume(enrolment, moment)
 
     def fire_broadcast(self, version: PublishedVersion, fired_at: datetime,
                        contacts: Iterable[str]) -> None:
@@ -132,11 +137,25 @@ class JourneyEngine:
                 self._enrol(version, contact, trigger, "schedule", fired_at)
 
     def broadcasts(self) -> list[PublishedVersion]:
-        return [v for v in self.latest.values() if v.journey.is_broadcast]
+        return [v for v in self.latest.values()
+                if v.journey.is_broadcast and v.id not in self.halted]
 
     def drain(self) -> list[Emitted]:
         out, self._out = self._out, []
         return out
+
+    # --- lifecycle (journeys pause|resume|archive) ------------------------------------------
+
+    def apply_lifecycle(self, states: dict[str, str], start: datetime) -> None:
+        """Put each journey's lifecycle state in force from ``start``, the run's first moment
+        (after ``restore``): archived journeys' enrolments end with reason ``archived``;
+        paused and archived journeys enrol no one and move no one on; a wait that came due
+        while its journey was paused goes on at ``start`` of the first run after resume."""
+        self.halted = {journey for journey, state in states.items() if state != "active"}
+        self.not_before = start
+        for enrolment in sorted(self.enrolments.values(), key=lambda e: e.id):
+            if states.get(enrolment.journey) == "archived":
+                self._end(enrolment, "archived", start)
 
     # --- restoring from recorded facts ------------------------------------------------------
 
@@ -190,8 +209,8 @@ class JourneyEngine:
                                                       version, now)):
             self._end(enrolment, "goal", now)
             return
-        if enrolment.waiting_for == touchpoint_type and self._concerns(enrolment,
-                                                                      touchpoint_type, event):
+        if (enrolment.waiting_for == touchpoint_type and enrolment.journey not in self.halted
+                and self._concerns(enrolment, touchpoint_type, event)):
             self._wait_ended(enrolment, "event", touchpoint_id, event, now)
             self._resume(enrolment, now)
 
@@ -208,7 +227,8 @@ class JourneyEngine:
         for version in self.latest.values():
             trigger = version.journey.trigger
             if isinstance(trigger, TouchpointTrigger) and trigger.on == touchpoint_type and (
-                    trigger.stage is None or trigger.stage == stage):
+                    trigger.stage is None or trigger.stage == stage) and (
+                    version.id not in self.halted):
                 found.append(version)
         return sorted(found, key=lambda v: v.id)
 

@@ -30,6 +30,7 @@ from orchestrator.campaigns.runtime.decisions import (
     replies_to_mention,
 )
 from orchestrator.campaigns.runtime.engine import Emitted, JourneyEngine, cron_firings
+from orchestrator.campaigns.runtime.lifecycle import lifecycle_states
 from orchestrator.campaigns.runtime.versions import PublishedVersion, published_versions
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
@@ -72,6 +73,7 @@ class RunReport:
     journeys: int = 0
     decisions: Counter[str] = field(default_factory=Counter)
     unsent: list[str] = field(default_factory=list)
+    not_sent_rules: Counter[str] = field(default_factory=Counter)  # deferred/suppressed/held
 
 
 class ContactView:
@@ -192,6 +194,7 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
               progress: Callable[[int], None] | None = None) -> RunReport:
     thresholds = thresholds or StageThresholds()
     versions = published_versions(store)
+    lifecycle = lifecycle_states(store)
     history = _History(thresholds)
     engine = JourneyEngine(versions, history.view)
     memory = PolicyMemory()
@@ -232,8 +235,10 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
     report = RunReport(started_at=start, until=until, journeys=len(engine.latest))
     if start is None or start > until:
         return report
+    engine.apply_lifecycle(lifecycle, start)
     run = _Run(engine, history, memory, desk, until, recorded_at)
     timeline = _timeline(due, engine.broadcasts(), start, until, clock)
+    run.collect(timeline)  # enrolments ended by an archive
     for message, decide_at in sorted(memory.undecided.items(), key=lambda i: (i[1], i[0])):
         if decide_at <= until:
             heapq.heappush(timeline, (max(decide_at, start), (2, 0, message), message))
@@ -261,6 +266,9 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
                        if e.event_class is je.MessageScheduled]
     report.decisions = Counter(e.fields["status"] for e in run.emitted
                                if issubclass(e.event_class, je.MessageDecided))
+    report.not_sent_rules = Counter(e.fields["rule"] for e in run.emitted
+                                    if issubclass(e.event_class, je.MessageDecided)
+                                    and e.fields["status"] != "scheduled")
     run.emitted.extend(
         Emitted(FAILURES_STREAM, je.EventProcessingFailed, {
             "consumer": "engine", "position": position, "event_type": kind, "reason": why})

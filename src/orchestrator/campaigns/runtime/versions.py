@@ -91,8 +91,8 @@ def publish(store: Store, paths: Iterable[str], templates_dir: str, *, author: s
                 outcomes.append(PublishOutcome(journey.id, current.version, current.digest,
                                                new=False))
                 continue
-            # A journey's stream holds only its versions: the stream version is the
-            # journey version.
+            # The journey's stream holds its versions and its lifecycle changes
+            # (pause/resume/archive), so the journey version is counted from the versions.
             stream = journey_stream(journey.id)
             version = (current.version if current else 0) + 1
             events.append(NewFact(stream, JourneyPublished, {
