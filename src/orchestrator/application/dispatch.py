@@ -99,6 +99,13 @@ class DispatchReport:
     failed_over: int = 0  # refused on one private channel, chosen for another
     dead_lettered: int = 0
     by_channel: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0  # wall-clock time of the dispatch phase (reading, claiming, sending)
+
+    @property
+    def per_second(self) -> float | None:
+        """Messages handed over (sent, failed or to retry) a second of dispatch."""
+        handled = self.sent + self.failed + self.retry_later + self.in_doubt
+        return handled / self.seconds if handled and self.seconds > 0 else None
 
     def count_sent(self, channel: str) -> None:
         self.sent += 1
@@ -159,6 +166,7 @@ def dispatch(store: Store, messages: Iterable[str], channels: Mapping[str, Any],
     """Send each chosen message once (see the module's promises). ``desk`` is the policy
     desk used for failover (none: a refused message fails)."""
     report = DispatchReport()
+    started = time.monotonic()
     dispatcher = _Dispatcher(store, channels, renderer, settings, recorded_at, clock, desk,
                              concurrency, lease, report, progress)
     pending = list(messages)
@@ -166,6 +174,7 @@ def dispatch(store: Store, messages: Iterable[str], channels: Mapping[str, Any],
         pending = dispatcher.run(pending)
         if not pending:
             break
+    report.seconds = time.monotonic() - started
     return report
 
 
