@@ -7,6 +7,7 @@ so a settings object printed by accident (a traceback's locals, a debug log) lea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -108,7 +109,8 @@ def _count(env: Mapping[str, str], name: str) -> int | None:
     text = env.get(name)
     if not text:
         return None
-    if not text.strip().isdigit() or not 1 <= int(text) <= 256:
+    # ASCII digits only: str.isdigit() also takes '¹', which int() refuses.
+    if not re.fullmatch(r"[0-9]{1,3}", text) or not 1 <= int(text) <= 256:
         raise UsageError(f"{name}: expected a whole number from 1 to 256, got {text!r}")
     return int(text)
 
