@@ -57,7 +57,13 @@ from orchestrator.domain.events import ERASED
 from orchestrator.domain.new_fact import NewFact
 from orchestrator.rendering import TemplateError, TemplateRenderer
 from orchestrator.store import Store
-from orchestrator.store.reader import contact_state, stream_events, touchpoint_event
+from orchestrator.store.reader import (
+    contact_state,
+    contact_states,
+    stream_events,
+    streams_events,
+    touchpoint_event,
+)
 
 APPEND_BATCH = 500
 CLAIM_BATCH = 200
@@ -207,12 +213,13 @@ class _Dispatcher:
     def run(self, messages: Iterable[str]) -> list[str]:
         """One pass; returns the messages chosen again by failover (for another pass)."""
         queue = []
-        for message in messages:
-            stream = subjects.message_stream(message)
-            events = stream_events(self.store, stream)
-            due = _due(message, stream, events, self.now)
-            if due is not None:
-                queue.append(due)
+        messages = list(messages)
+        for start in range(0, len(messages), CLAIM_BATCH):  # one read a batch of streams
+            chunk = {subjects.message_stream(m): m for m in messages[start:start + CLAIM_BATCH]}
+            for stream, events in streams_events(self.store, chunk).items():
+                due = _due(chunk[stream], stream, events, self.now)
+                if due is not None:
+                    queue.append(due)
         queue.sort(key=lambda due: (due.moment, due.message))  # in the order decided
         again: list[str] = []
         with ThreadPoolExecutor(max_workers=self.pool_size,
@@ -230,12 +237,15 @@ class _Dispatcher:
         configuration: ChannelConfigurationError | None = None
         futures: set[Future[_Outcome]] = set()
         flushed = time.monotonic()
+        # The recipients of the whole claimed batch, read together (not one by one).
+        contacts = contact_states(self.store, {
+            key for due in won if (key := _scheduled(due).contact)})
         for due in won:
             # Built here, in the dispatching thread: the store is read by one thread only;
             # the workers only talk to providers.
             try:
                 outbound = _outbound(self.store, _scheduled(due), due.chosen.channel,
-                                     self.renderer, self.settings)
+                                     self.renderer, self.settings, contacts=contacts)
             except (PermanentRejection, TemplateError) as error:
                 done_now: Future[_Outcome] = Future()
                 done_now.set_result(_Outcome(due, refused=error))
@@ -448,7 +458,8 @@ def _record(store: Store, outcomes: list[NewFact], recorded_at: datetime) -> Non
 
 
 def _outbound(store: Store, scheduled: je.MessageScheduled, channel: str,
-              renderer: TemplateRenderer, settings: DispatchSettings) -> OutboundMessage:
+              renderer: TemplateRenderer, settings: DispatchSettings,
+              *, contacts: Mapping[str, Any] | None = None) -> OutboundMessage:
     brand = {"name": settings.brand_name, "postal_address": settings.postal_address}
     if channel == "social":
         rendered = renderer.render(scheduled.template, channel, {
@@ -456,7 +467,7 @@ def _outbound(store: Store, scheduled: je.MessageScheduled, channel: str,
         return OutboundMessage(message_id=scheduled.message, channel="social",
                                text=rendered.text, in_reply_to=_replying_to(store, scheduled),
                                metadata=_metadata(scheduled))
-    state = contact_state(store, scheduled.contact, None) if scheduled.contact else None
+    state = _recipient(store, scheduled.contact, contacts)
     contact = _contact_context(state)
     if scheduled.template == SMS_HELP_TEMPLATE:
         return OutboundMessage(
@@ -478,6 +489,15 @@ def _outbound(store: Store, scheduled: je.MessageScheduled, channel: str,
         unsubscribe_url=unsubscribe,
         sender_postal_address=settings.postal_address if channel == "email" else None,
         metadata=_metadata(scheduled))
+
+
+def _recipient(store: Store, contact: str | None, read: Mapping[str, Any] | None) -> Any:
+    """The contact's state, from the batch's read when it holds it."""
+    if not contact:
+        return None
+    if read is not None and contact in read:
+        return read[contact]
+    return contact_state(store, contact, None)
 
 
 def _replying_to(store: Store, scheduled: je.MessageScheduled) -> InReplyTo | None:
