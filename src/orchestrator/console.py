@@ -192,8 +192,10 @@ def run_text(outcome: Any, channel_set: str, outbox: str) -> str:
                              in sorted(sent.by_channel.items()))
         where = f"{channel_set} outbox {outbox}" if channel_set != "live" else "live channels"
         verb = "written" if channel_set != "live" else "sent"
+        rate = getattr(sent, "per_second", None)
+        pace = f" in {sent.seconds:.1f} s ({rate:,.0f} msg/s)" if rate else ""
         lines.append(f"{where}: {sent.sent:,} {verb} ({channels}), "
-                     f"{sent.failed:,} failed, {sent.retry_later:,} to retry")
+                     f"{sent.failed:,} failed, {sent.retry_later:,} to retry{pace}")
         extra = [f"{count:,} {what}" for count, what in (
             (sent.in_doubt, "in doubt"), (sent.reconciled, "reconciled"),
             (sent.failed_over, "failed over"), (sent.dead_lettered, "dead-lettered"))

@@ -7,6 +7,7 @@ reaches the output, the store or the batch files."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -74,6 +75,9 @@ def test_a_live_run_sends_through_sendgrid_twilio_mastodon_and_print(
     assert result.code == 0, result.err
     assert "live channels: email, mail, sms, social" in result.out
     assert "email via SendGrid" in result.out and "sms via Twilio" in result.out
+    # The summary gives the dispatch phase's time and rate.
+    assert re.search(r"live channels: [\d,]+ sent .* to retry in [\d.]+ s \([\d,]+ msg/s\)",
+                     result.out), result.out
     messages = json.loads(run_cli(*common, "messages", "--json").out)
     # The catch-up before the journeys went live answered SMS HELPs on dry-run channels.
     live = {m["id"] for m in messages if m["status"] == "sent"} - before

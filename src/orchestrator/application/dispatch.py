@@ -57,7 +57,13 @@ from orchestrator.domain.events import ERASED
 from orchestrator.domain.new_fact import NewFact
 from orchestrator.rendering import TemplateError, TemplateRenderer
 from orchestrator.store import Store
-from orchestrator.store.reader import contact_state, stream_events, touchpoint_event
+from orchestrator.store.reader import (
+    contact_state,
+    contact_states,
+    stream_events,
+    streams_events,
+    touchpoint_event,
+)
 
 APPEND_BATCH = 500
 CLAIM_BATCH = 200
@@ -99,6 +105,13 @@ class DispatchReport:
     failed_over: int = 0  # refused on one private channel, chosen for another
     dead_lettered: int = 0
     by_channel: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0  # wall-clock time of the dispatch phase (reading, claiming, sending)
+
+    @property
+    def per_second(self) -> float | None:
+        """Messages handed over (sent, failed or to retry) a second of dispatch."""
+        handled = self.sent + self.failed + self.retry_later + self.in_doubt
+        return handled / self.seconds if handled and self.seconds > 0 else None
 
     def count_sent(self, channel: str) -> None:
         self.sent += 1
@@ -159,6 +172,7 @@ def dispatch(store: Store, messages: Iterable[str], channels: Mapping[str, Any],
     """Send each chosen message once (see the module's promises). ``desk`` is the policy
     desk used for failover (none: a refused message fails)."""
     report = DispatchReport()
+    started = time.monotonic()
     dispatcher = _Dispatcher(store, channels, renderer, settings, recorded_at, clock, desk,
                              concurrency, lease, report, progress)
     pending = list(messages)
@@ -166,6 +180,7 @@ def dispatch(store: Store, messages: Iterable[str], channels: Mapping[str, Any],
         pending = dispatcher.run(pending)
         if not pending:
             break
+    report.seconds = time.monotonic() - started
     return report
 
 
@@ -199,12 +214,13 @@ class _Dispatcher:
     def run(self, messages: Iterable[str]) -> list[str]:
         """One pass; returns the messages chosen again by failover (for another pass)."""
         queue = []
-        for message in messages:
-            stream = subjects.message_stream(message)
-            events = stream_events(self.store, stream)
-            due = _due(message, stream, events, self.now)
-            if due is not None:
-                queue.append(due)
+        messages = list(messages)
+        for start in range(0, len(messages), CLAIM_BATCH):  # one read a batch of streams
+            chunk = {subjects.message_stream(m): m for m in messages[start:start + CLAIM_BATCH]}
+            for stream, events in streams_events(self.store, chunk).items():
+                due = _due(chunk[stream], stream, events, self.now)
+                if due is not None:
+                    queue.append(due)
         queue.sort(key=lambda due: (due.moment, due.message))  # in the order decided
         again: list[str] = []
         with ThreadPoolExecutor(max_workers=self.pool_size,
@@ -222,12 +238,15 @@ class _Dispatcher:
         configuration: ChannelConfigurationError | None = None
         futures: set[Future[_Outcome]] = set()
         flushed = time.monotonic()
+        # The recipients of the whole claimed batch, read together (not one by one).
+        contacts = contact_states(self.store, {
+            key for due in won if (key := _scheduled(due).contact)})
         for due in won:
             # Built here, in the dispatching thread: the store is read by one thread only;
             # the workers only talk to providers.
             try:
                 outbound = _outbound(self.store, _scheduled(due), due.chosen.channel,
-                                     self.renderer, self.settings)
+                                     self.renderer, self.settings, contacts=contacts)
             except (PermanentRejection, TemplateError) as error:
                 done_now: Future[_Outcome] = Future()
                 done_now.set_result(_Outcome(due, refused=error))
@@ -454,7 +473,8 @@ def _record(store: Store, outcomes: list[NewFact], recorded_at: datetime) -> Non
 
 
 def _outbound(store: Store, scheduled: je.MessageScheduled, channel: str,
-              renderer: TemplateRenderer, settings: DispatchSettings) -> OutboundMessage:
+              renderer: TemplateRenderer, settings: DispatchSettings,
+              *, contacts: Mapping[str, Any] | None = None) -> OutboundMessage:
     brand = {"name": settings.brand_name, "postal_address": settings.postal_address}
     # The templates pinned in the message's journey version (SPEC "Journeys: YAML").
     renderer = renderer.for_version(scheduled.journey, scheduled.version)
@@ -464,7 +484,7 @@ def _outbound(store: Store, scheduled: je.MessageScheduled, channel: str,
         return OutboundMessage(message_id=scheduled.message, channel="social",
                                text=rendered.text, in_reply_to=_replying_to(store, scheduled),
                                metadata=_metadata(scheduled, rendered.template_digest))
-    state = contact_state(store, scheduled.contact, None) if scheduled.contact else None
+    state = _recipient(store, scheduled.contact, contacts)
     contact = _contact_context(state)
     if scheduled.template == SMS_HELP_TEMPLATE:
         return OutboundMessage(
@@ -486,6 +506,15 @@ def _outbound(store: Store, scheduled: je.MessageScheduled, channel: str,
         unsubscribe_url=unsubscribe,
         sender_postal_address=settings.postal_address if channel == "email" else None,
         metadata=_metadata(scheduled, rendered.template_digest))
+
+
+def _recipient(store: Store, contact: str | None, read: Mapping[str, Any] | None) -> Any:
+    """The contact's state, from the batch's read when it holds it."""
+    if not contact:
+        return None
+    if read is not None and contact in read:
+        return read[contact]
+    return contact_state(store, contact, None)
 
 
 def _replying_to(store: Store, scheduled: je.MessageScheduled) -> InReplyTo | None:

@@ -27,6 +27,14 @@ HTTP_CONCURRENCY = 8
 SENDGRID_PER_SECOND = 500.0
 TWILIO_PER_SECOND = 100.0
 MASTODON_PER_SECOND = 5.0
+MASTODON_CONCURRENCY = 4
+# Each may be changed by the operator (ORCHESTRATOR_SENDGRID_PER_SECOND,
+# ORCHESTRATOR_TWILIO_PER_SECOND, ORCHESTRATOR_MASTODON_PER_SECOND,
+# ORCHESTRATOR_HTTP_CONCURRENCY; read in bootstrap/providers.py).
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 def live_channels(settings: Any, stamp: Clock) -> dict[str, Any]:
@@ -87,8 +95,8 @@ def _email(settings: Any, p: Any, stamp: Clock) -> Any:
         adapter = SendGridChannel(p.sendgrid_api_key.reveal(), _sender(settings),
                                   host=p.sendgrid_url)
         return _tune(adapter, account=_fingerprint(p.sendgrid_api_key.reveal()),
-                     concurrency=HTTP_CONCURRENCY, idempotent=False,
-                     per_second=SENDGRID_PER_SECOND)
+                     concurrency=_or(p.http_concurrency, HTTP_CONCURRENCY), idempotent=False,
+                     per_second=_or(p.sendgrid_per_second, SENDGRID_PER_SECOND))
     from orchestrator.channels.live.smtp import SmtpChannel
     adapter = SmtpChannel(p.smtp_url.reveal(), _sender(settings), clock=stamp)
     return _tune(adapter, account=_fingerprint(p.smtp_url.reveal()), concurrency=1,
@@ -97,13 +105,16 @@ def _email(settings: Any, p: Any, stamp: Clock) -> Any:
 
 def _sms(settings: Any, p: Any, stamp: Clock) -> Any:
     from orchestrator.channels.live.twilio_sms import TwilioSmsChannel
+    concurrency = _or(p.http_concurrency, HTTP_CONCURRENCY)
     adapter = TwilioSmsChannel(
         p.twilio_account_sid, p.twilio_auth_token.reveal(), from_number=p.twilio_from,
         messaging_service_sid=None if p.twilio_from else p.twilio_messaging_service_sid,
         base_url=p.twilio_url,
-        status_callback_url=f"{settings.public_url}/webhooks/twilio/status")
-    return _tune(adapter, account=p.twilio_account_sid, concurrency=HTTP_CONCURRENCY,
-                 idempotent=False, per_second=TWILIO_PER_SECOND)
+        status_callback_url=f"{settings.public_url}/webhooks/twilio/status",
+        pool_size=concurrency)
+    return _tune(adapter, account=p.twilio_account_sid, concurrency=concurrency,
+                 idempotent=False,
+                 per_second=_or(p.twilio_per_second, TWILIO_PER_SECOND))
 
 
 def _mail(settings: Any, p: Any, stamp: Clock) -> Any:
@@ -120,7 +131,8 @@ def _social(settings: Any, p: Any, stamp: Clock) -> Any:
     adapter = MastodonChannel(p.mastodon_base_url, p.mastodon_access_token.reveal())
     # Mastodon honours Idempotency-Key: asking again after a lost answer is safe.
     return _tune(adapter, account=f"mastodon:{_fingerprint(p.mastodon_access_token.reveal())}",
-                 concurrency=4, idempotent=True, per_second=MASTODON_PER_SECOND)
+                 concurrency=_or(p.http_concurrency, MASTODON_CONCURRENCY), idempotent=True,
+                 per_second=_or(p.mastodon_per_second, MASTODON_PER_SECOND))
 
 
 def mentions_reader(settings: Any) -> Any:

@@ -7,6 +7,7 @@ so a settings object printed by accident (a traceback's locals, a debug log) lea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -55,6 +56,11 @@ class ProviderSettings:
     mastodon_base_url: str | None = None
     mastodon_access_token: Secret | None = None
     mail_dir: str | None = None
+    # Pacing and hand-overs at once (None: the defaults in bootstrap/live.py).
+    sendgrid_per_second: float | None = None
+    twilio_per_second: float | None = None
+    mastodon_per_second: float | None = None
+    http_concurrency: int | None = None
 
 
 def read_provider_settings(env: Mapping[str, str]) -> ProviderSettings:
@@ -76,7 +82,37 @@ def read_provider_settings(env: Mapping[str, str]) -> ProviderSettings:
         mastodon_base_url=_base_url("MASTODON_BASE_URL", env.get("MASTODON_BASE_URL")),
         mastodon_access_token=secret("MASTODON_ACCESS_TOKEN"),
         mail_dir=env.get("ORCHESTRATOR_MAIL_DIR") or None,
+        sendgrid_per_second=_rate(env, "ORCHESTRATOR_SENDGRID_PER_SECOND"),
+        twilio_per_second=_rate(env, "ORCHESTRATOR_TWILIO_PER_SECOND"),
+        mastodon_per_second=_rate(env, "ORCHESTRATOR_MASTODON_PER_SECOND"),
+        http_concurrency=_count(env, "ORCHESTRATOR_HTTP_CONCURRENCY"),
     )
+
+
+def _rate(env: Mapping[str, str], name: str) -> float | None:
+    """Messages a second to one provider account: a positive number."""
+    text = env.get(name)
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise UsageError(f"{name}: expected a positive number of messages a second "
+                         f"such as 100, got {text!r}")
+    return value
+
+
+def _count(env: Mapping[str, str], name: str) -> int | None:
+    """Hand-overs at once to one HTTP provider: a whole number from 1 to 256."""
+    text = env.get(name)
+    if not text:
+        return None
+    # ASCII digits only: str.isdigit() also takes '¹', which int() refuses.
+    if not re.fullmatch(r"[0-9]{1,3}", text) or not 1 <= int(text) <= 256:
+        raise UsageError(f"{name}: expected a whole number from 1 to 256, got {text!r}")
+    return int(text)
 
 
 def _base_url(name: str, text: str | None) -> str | None:

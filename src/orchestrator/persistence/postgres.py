@@ -229,6 +229,19 @@ class PostgresTables:
             (list(streams),))
         return {row["originator_id"]: row["version"] for row in self.c.fetchall()}
 
+    def stored_events(self, streams: Sequence[UUID]) -> list[StoredEvent]:
+        """Every stored event of ``streams`` in one query, by stream then version."""
+        if not streams:
+            return []
+        self.c.execute(self._sql(
+            "SELECT originator_id, originator_version, topic, state "
+            "FROM {schema}.stored_events WHERE originator_id = ANY(%s) "
+            "ORDER BY originator_id, originator_version"), (list(streams),))
+        return [StoredEvent(originator_id=row["originator_id"],
+                            originator_version=row["originator_version"],
+                            topic=row["topic"], state=bytes(row["state"]))
+                for row in self.c.fetchall()]
+
     def load_keys(self, subjects: Iterable[UUID]) -> dict[UUID, bytes]:
         subjects = list(subjects)
         if not subjects:

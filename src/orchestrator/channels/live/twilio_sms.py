@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
@@ -64,8 +65,13 @@ class RedirectingTwilioHttpClient(TwilioHttpClient):
     remembering each thread's last response headers (for ``Retry-After``, which the
     SDK's exception drops)."""
 
-    def __init__(self, base_url: str | None = None, **kwargs: Any):
+    def __init__(self, base_url: str | None = None, *, pool_size: int = 8, **kwargs: Any):
         super().__init__(**kwargs)
+        # The SDK sizes its https pool by the CPU count (six here) and leaves http:// to
+        # requests' default of ten: one kept-alive connection per concurrent hand-over.
+        for scheme in ("https://", "http://"):
+            self.session.mount(scheme, HTTPAdapter(pool_connections=1,
+                                                   pool_maxsize=max(1, pool_size)))
         self._base = urlsplit(base_url) if base_url else None
         self._last = threading.local()
 
@@ -91,7 +97,8 @@ class TwilioSmsChannel(SmsCapabilities):
 
     def __init__(self, account_sid: str, auth_token: str, *, from_number: str | None = None,
                  messaging_service_sid: str | None = None, base_url: str | None = None,
-                 status_callback_url: str | None = None, timeout: float = 10.0):
+                 status_callback_url: str | None = None, timeout: float = 10.0,
+                 pool_size: int = 8):
         if not isinstance(account_sid, str) or not re.fullmatch(_ACCOUNT_SID, account_sid):
             raise ChannelConfigurationError(
                 "TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits")
@@ -112,7 +119,8 @@ class TwilioSmsChannel(SmsCapabilities):
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
         self.status_callback_url = status_callback_url
-        self._http = RedirectingTwilioHttpClient(base_url, timeout=timeout, logger=_SDK_LOGGER)
+        self._http = RedirectingTwilioHttpClient(base_url, timeout=timeout, logger=_SDK_LOGGER,
+                                                 pool_size=pool_size)
         # environment={}: the SDK would otherwise read TWILIO_* (region, edge) itself.
         self._client = Client(account_sid, auth_token, http_client=self._http,
                               environment={})
