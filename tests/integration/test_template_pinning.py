@@ -103,3 +103,20 @@ def test_audit_why_shows_the_template_digest_and_what_was_sent_until_forget(worl
     assert after["template_digest"] == rendered["template_digest"]
     assert (after["subject"], after["text"], after["html"]) == ("[erased]",) * 3
     assert world.run_cli("audit", "verify").code == 0
+
+
+def test_the_channels_a_version_can_use_are_those_of_its_pinned_files(world):
+    """A channel file added to the folder after publishing is not in force: the policy
+    does not pick a channel the pinned templates cannot render."""
+    (world.templates / "thanks" / "sms.txt").unlink(missing_ok=True)
+    world.publish(THANKS_ON_PURCHASE, "j.yaml")
+    (world.templates / "thanks" / "sms.txt").write_text("Thanks, by SMS.")
+    world.ingest(contact("t-c1", D0, contact="c1", phone="+447700900123"),
+                 consent("g-c1", D0, contact="c1", channel="sms"),
+                 purchase("p-c1", D0, contact="c1"))
+    world.run("2026-03-02T11:00:00+00:00")
+    [message] = world.messages("c1")
+    assert message["status"] == "suppressed", message
+    assert message["channel"] is None
+    assert "sms: this message has no sms template" in message["reason"]
+    assert not (world.outbox / "sms").exists() or not list((world.outbox / "sms").iterdir())

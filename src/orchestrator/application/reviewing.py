@@ -8,15 +8,17 @@ from orchestrator.application.stores import store_of
 from orchestrator.application.tail import finish_write
 from orchestrator.campaigns.runtime import review
 from orchestrator.campaigns.runtime.decisions import PolicyDesk
+from orchestrator.campaigns.runtime.versions import pinned_templates, published_versions
 from orchestrator.projections.contact_directory import message_rows
 from orchestrator.projections.runner import read_directory
 from orchestrator.rendering.catalog import TemplateCatalog
 
 
-def policy_desk(app: Any) -> PolicyDesk:
+def policy_desk(app: Any, store: Any) -> PolicyDesk:
     settings = app.settings
     return PolicyDesk(TemplateCatalog(settings.templates_dir), settings.thresholds,
-                      settings.policy, live=settings.channels_in_force)
+                      settings.policy, live=settings.channels_in_force,
+                      pinned=pinned_templates(published_versions(store)))
 
 
 def held_for_review(app: Any) -> tuple[list[dict[str, Any]], int]:
@@ -31,6 +33,6 @@ def decide_review(app: Any, message: str, *, approve: bool, actor: str | None = 
                   note: str | None = None) -> str:
     with store_of(app) as store:
         status = review.act(store, message, approve=approve, actor=actor or app.settings.actor,
-                            note=note, now=app.now(), desk=policy_desk(app))
+                            note=note, now=app.now(), desk=policy_desk(app, store))
         finish_write(app, store)
     return status

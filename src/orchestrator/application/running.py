@@ -52,7 +52,7 @@ def send_chosen(app: Any, store: Any, messages: list[str]) -> DispatchReport:
     try:
         return dispatch(store, messages, channels,
                         VersionRenderers(store, app.settings.templates_dir), dispatch_settings(app),
-                        clock=stamp, recorded_at=app.now(), desk=policy_desk(app))
+                        clock=stamp, recorded_at=app.now(), desk=policy_desk(app, store))
     finally:
         close_all(channels.values())
 

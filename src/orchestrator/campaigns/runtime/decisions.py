@@ -9,6 +9,7 @@ replied to, and which channels the message's template can use.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,7 @@ from orchestrator.domain.stages import StageThresholds
 from orchestrator.domain.vocabulary import CHANNELS, MARKETING_INTENTS, PUBLIC_INTENTS
 from orchestrator.rendering import TemplateError, TemplateRenderer
 from orchestrator.rendering.catalog import TemplateCatalog
+from orchestrator.rendering.layout import CHANNEL_FILES
 
 
 @dataclass
@@ -83,8 +85,12 @@ class PolicyDesk:
 
     def __init__(self, templates: TemplateCatalog, thresholds: StageThresholds,
                  config: PolicyConfig | None = None,
-                 live: frozenset[str] = CHANNELS, renderer: TemplateRenderer | None = None):
+                 live: frozenset[str] = CHANNELS, renderer: TemplateRenderer | None = None,
+                 pinned: Mapping[tuple[str, int], Mapping[str, str]] | None = None):
         self.templates = templates
+        # (journey, version) -> its pinned ``NAME/FILE`` texts: a version renders from
+        # those, so the channels its templates have are those files, not today's folder.
+        self.pinned = pinned or {}
         self.thresholds = thresholds
         self.config = config or PolicyConfig()
         self.live = live
@@ -97,6 +103,8 @@ class PolicyDesk:
         fail when it is rendered, with its own reason."""
         if message.intent not in PUBLIC_INTENTS:
             return False
+        if (message.journey, message.version) in self.pinned:
+            return False  # a pinned public template was refused at publish if it read any
         known = self._contact_data.get(message.template)
         if known is None:
             known = self._contact_data[message.template] = self._reads_contact(
@@ -124,11 +132,22 @@ class PolicyDesk:
         if is_reply_to_mention and mention is None:
             mention = MentionFacts(network="unknown")
         capabilities = ChannelCapabilities(
-            with_template=BUILTIN_TEMPLATE_CHANNELS.get(
-                message.template, frozenset(self.templates.channels(message.template))),
+            with_template=BUILTIN_TEMPLATE_CHANNELS.get(message.template)
+            or self.template_channels(message),
             live=self.live, addressable=_addressable(state))
         facts = self.contact_facts(message.contact, state, memory, now)
         return decide(request, facts, mention, capabilities, self.config, now)
+
+    def template_channels(self, message: je.MessageScheduled) -> frozenset[str]:
+        """The channels the message's template has a file for: in its journey version's
+        pinned templates, or (versions published before pinning) in the folder."""
+        pinned = self.pinned.get((message.journey, message.version))
+        if pinned is None:
+            return frozenset(self.templates.channels(message.template))
+        prefix = f"{message.template}/"
+        files = {key[len(prefix):] for key in pinned if key.startswith(prefix)}
+        return frozenset(channel for channel, needed in CHANNEL_FILES.items()
+                         if files.intersection(needed))
 
     def contact_facts(self, key: str | None, state: ContactState | None, memory: PolicyMemory,
                       now: datetime) -> ContactFacts | None:

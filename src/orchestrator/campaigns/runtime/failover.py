@@ -46,7 +46,7 @@ def failover_decision(store: Store, scheduled: je.MessageScheduled, rejected: fr
         memory = policy_memory(store)
     state = contact_state(store, scheduled.contact, now, with_feedback=True)
     narrowed = PolicyDesk(desk.templates, desk.thresholds, desk.config, live=remaining,
-                          renderer=desk.renderer)
+                          renderer=desk.renderer, pinned=desk.pinned)
     decision = narrowed.decide(scheduled, state, memory, False, now)
     if decision.status != "scheduled":
         return None  # nowhere else to go: the message fails with the provider's reason

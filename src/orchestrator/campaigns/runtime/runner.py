@@ -31,7 +31,11 @@ from orchestrator.campaigns.runtime.decisions import (
 )
 from orchestrator.campaigns.runtime.engine import Emitted, JourneyEngine, cron_firings
 from orchestrator.campaigns.runtime.lifecycle import lifecycle_states
-from orchestrator.campaigns.runtime.versions import PublishedVersion, published_versions
+from orchestrator.campaigns.runtime.versions import (
+    PublishedVersion,
+    pinned_templates,
+    published_versions,
+)
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
 from orchestrator.domain import subjects
@@ -198,7 +202,8 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
     history = _History(thresholds)
     engine = JourneyEngine(versions, history.view)
     memory = PolicyMemory()
-    desk = PolicyDesk(TemplateCatalog(templates_dir), thresholds, policy, live=channels)
+    desk = PolicyDesk(TemplateCatalog(templates_dir), thresholds, policy, live=channels,
+                      pinned=pinned_templates(versions))
     clock, high_water, engine_version = _progress(store)
     pending: list[tuple[datetime, int, Any]] = []
     last_position = 0

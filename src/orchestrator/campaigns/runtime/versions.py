@@ -125,6 +125,13 @@ def published_versions(store: Store, *, latest_only: bool = False) -> list[Publi
     return ordered
 
 
+def pinned_templates(versions: Iterable[PublishedVersion]
+                     ) -> dict[tuple[str, int], dict[str, str]]:
+    """(journey, version) -> the ``NAME/FILE`` texts pinned with it (versions published
+    before pinning are left out: they render from the folder)."""
+    return {(v.id, v.version): v.templates for v in versions if v.templates is not None}
+
+
 def _template_names(journey: Journey) -> list[str]:
     return sorted({step.template for step in journey.steps if isinstance(step, SendStep)})
 
@@ -157,6 +164,7 @@ __all__ = [
     "PublishedVersion",
     "VersionRenderers",
     "journey_stream",
+    "pinned_templates",
     "publish",
     "published_versions",
 ]
