@@ -198,10 +198,13 @@ def run_text(outcome: Any, channel_set: str, outbox: str) -> str:
                      f"{sent.failed:,} failed, {sent.retry_later:,} to retry{pace}")
         extra = [f"{count:,} {what}" for count, what in (
             (sent.in_doubt, "in doubt"), (sent.reconciled, "reconciled"),
-            (sent.failed_over, "failed over"), (sent.dead_lettered, "dead-lettered"))
+            (sent.failed_over, "failed over"), (sent.dead_lettered, "dead-lettered"),
+            (getattr(sent, "held_by_lifecycle", 0), "held: journey paused or archived"))
             if count]
         if extra:
             lines.append("dispatch: " + ", ".join(extra))
+    elif getattr(sent, "held_by_lifecycle", 0):
+        lines.append(f"dispatch: {sent.held_by_lifecycle:,} held: journey paused or archived")
     return "\n".join(lines)
 
 

@@ -165,3 +165,37 @@ def test_run_and_messages_give_plain_words_beside_the_rule_id(world):
             "channel): ") in text
     [row] = world.messages()
     assert row["reason"].startswith("relationship.requires_marketing_consent: ")
+
+
+SMS_ON_PURCHASE = """
+journey: sms-thanks
+trigger: {on: purchase.recorded}
+steps:
+  - id: hello
+    send: {intent: relationship, template: thanks}
+"""
+
+
+def test_a_message_chosen_before_a_pause_is_not_sent_until_resume(world):
+    """A message the policy deferred (an SMS at night waits for the morning) and chose
+    again while the journey is paused stays chosen and unsent: a paused journey sends
+    nothing. After resume it goes out."""
+    night = "2026-03-02T23:30:00+00:00"
+    world.publish(SMS_ON_PURCHASE)
+    world.ingest(contact("c1", night, phone="+447700900123", timezone="Europe/London"),
+                 consent("g1", night, channel="sms"), purchase("p1", night))
+    world.run("2026-03-02T23:45:00+00:00")
+    [message] = world.messages()
+    assert message["status"] == "deferred", message
+
+    assert world.run_cli("journeys", "pause", "sms-thanks").code == 0
+    out = world.run("2026-03-03T12:00:00+00:00")  # past the morning: chosen, held
+    [message] = world.messages()
+    assert message["status"] != "sent", (message, out)
+    assert "1 held: journey paused or archived" in out
+    assert not (world.outbox / "sms").exists() or not list((world.outbox / "sms").iterdir())
+
+    assert world.run_cli("journeys", "resume", "sms-thanks").code == 0
+    world.run("2026-03-03T13:00:00+00:00")
+    [message] = world.messages()
+    assert message["status"] == "sent", message

@@ -104,6 +104,7 @@ class DispatchReport:
     reconciled: int = 0  # found to have been sent by an earlier attempt
     failed_over: int = 0  # refused on one private channel, chosen for another
     dead_lettered: int = 0
+    held_by_lifecycle: int = 0  # of a paused or archived journey: left chosen, unclaimed
     by_channel: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0  # wall-clock time of the dispatch phase (reading, claiming, sending)
 
@@ -168,13 +169,17 @@ def dispatch(store: Store, messages: Iterable[str], channels: Mapping[str, Any],
              *, recorded_at: datetime, clock: SimulatedClock | None = None,
              desk: Any = None, concurrency: int = CONCURRENCY,
              lease: timedelta = CLAIM_LEASE,
-             progress: Callable[[DispatchReport], None] | None = None) -> DispatchReport:
+             progress: Callable[[DispatchReport], None] | None = None,
+             held_journeys: frozenset[str] = frozenset()) -> DispatchReport:
     """Send each chosen message once (see the module's promises). ``desk`` is the policy
-    desk used for failover (none: a refused message fails)."""
+    desk used for failover (none: a refused message fails). Messages of
+    ``held_journeys`` (paused or archived) are left chosen and unclaimed: a paused
+    journey sends nothing, and what it had chosen goes out after ``resume``."""
     report = DispatchReport()
     started = time.monotonic()
     dispatcher = _Dispatcher(store, channels, renderer, settings, recorded_at, clock, desk,
                              concurrency, lease, report, progress)
+    dispatcher.held_journeys = held_journeys
     pending = list(messages)
     for _ in range(FAILOVER_PASSES):
         pending = dispatcher.run(pending)
@@ -210,6 +215,7 @@ class _Dispatcher:
         self.pool_size = max(1, concurrency)
         self._memory: Any = None
         self._outbound: dict[str, OutboundMessage] = {}  # rendered, until recorded
+        self.held_journeys: frozenset[str] = frozenset()
 
     def run(self, messages: Iterable[str]) -> list[str]:
         """One pass; returns the messages chosen again by failover (for another pass)."""
@@ -219,7 +225,9 @@ class _Dispatcher:
             chunk = {subjects.message_stream(m): m for m in messages[start:start + CLAIM_BATCH]}
             for stream, events in streams_events(self.store, chunk).items():
                 due = _due(chunk[stream], stream, events, self.now)
-                if due is not None:
+                if due is not None and _scheduled(due).journey in self.held_journeys:
+                    self.report.held_by_lifecycle += 1
+                elif due is not None:
                     queue.append(due)
         queue.sort(key=lambda due: (due.moment, due.message))  # in the order decided
         again: list[str] = []

@@ -49,10 +49,14 @@ def send_chosen(app: Any, store: Any, messages: list[str]) -> DispatchReport:
     stamp = SimulatedClock()
     channels = app.channel_adapters(stamp)
     from orchestrator.application.reviewing import policy_desk
+    from orchestrator.campaigns.runtime.lifecycle import ACTIVE, lifecycle_states
+    held = frozenset(journey for journey, state in lifecycle_states(store).items()
+                     if state != ACTIVE)
     try:
         return dispatch(store, messages, channels,
                         VersionRenderers(store, app.settings.templates_dir), dispatch_settings(app),
-                        clock=stamp, recorded_at=app.now(), desk=policy_desk(app, store))
+                        clock=stamp, recorded_at=app.now(), desk=policy_desk(app, store),
+                        held_journeys=held)
     finally:
         close_all(channels.values())
 
