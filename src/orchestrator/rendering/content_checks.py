@@ -8,7 +8,7 @@ syntax and the render limits (:mod:`.static_checks`):
   ``contact.attributes`` or ``contact.address`` is the producer's data, not checked);
 - a public template (``social.txt``) reads no ``contact`` at all;
 - an SMS body (``sms.txt``) whose constant text alone is over the channel's limit (more
-  than :data:`~orchestrator.channels.sms_segments.MAX_SEGMENTS` segments, or more
+  than :data:`~orchestrator.domain.sms_segments.MAX_SEGMENTS` segments, or more
   characters than ten concatenated GSM-7 segments hold);
 - an email subject (``email.subject.txt``) with a line break in its text.
 
@@ -23,7 +23,7 @@ from collections.abc import Iterable
 import jinja2
 from jinja2 import Environment, meta, nodes
 
-from orchestrator.channels.sms_segments import MAX_SEGMENTS, sms_segments
+from orchestrator.domain.sms_segments import MAX_SEGMENTS, sms_segments
 from orchestrator.rendering.errors import ContactDataRefused, TemplateError
 
 __all__ = ["CONTEXT_ATTRIBUTES", "content_problems"]

@@ -7,7 +7,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator.channels.sms_segments import GSM7_BASIC, GSM7_EXTENSION, sms_segments
+from orchestrator.domain.sms_segments import GSM7_BASIC, GSM7_EXTENSION, sms_segments
 
 gsm_basic_text = st.text(alphabet=sorted(GSM7_BASIC), max_size=2000)
 gsm_text = st.text(alphabet=sorted(GSM7_BASIC | GSM7_EXTENSION), max_size=2000)

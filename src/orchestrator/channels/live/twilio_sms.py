@@ -42,7 +42,7 @@ from orchestrator.channels.live.http_failures import (
 from orchestrator.channels.live.retry_tables import TWILIO, Transport
 from orchestrator.channels.live.sent_once import SentOnce
 from orchestrator.channels.message import E164, OutboundMessage, SendResult
-from orchestrator.channels.sms_segments import MAX_SEGMENTS, sms_segments
+from orchestrator.domain.sms_segments import MAX_SEGMENTS, sms_segments
 
 __all__ = ["RedirectingTwilioHttpClient", "TwilioSmsChannel"]
 
