@@ -95,7 +95,7 @@ class PolicyDesk:
         self.config = config or PolicyConfig()
         self.live = live
         self.renderer = renderer or TemplateRenderer(templates.directory)
-        self._contact_data: dict[str, bool] = {}
+        self._contact_data: dict[tuple[str | None, int | None, str], bool] = {}
 
     def carries_contact_data(self, message: je.MessageScheduled) -> bool:
         """Whether the public rendering of the message reads contact data (asked once per
@@ -103,19 +103,25 @@ class PolicyDesk:
         fail when it is rendered, with its own reason."""
         if message.intent not in PUBLIC_INTENTS:
             return False
-        if (message.journey, message.version) in self.pinned:
-            return False  # a pinned public template was refused at publish if it read any
-        known = self._contact_data.get(message.template)
+        # Judged on the text the message renders from: its version's pinned files
+        # (refused at publish if they read contact data; checked again here all the
+        # same), or the folder for versions published before pinning.
+        pinned = self.pinned.get((message.journey, message.version))
+        key = (message.journey, message.version, message.template) if pinned else (
+            None, None, message.template)
+        known = self._contact_data.get(key)
         if known is None:
-            known = self._contact_data[message.template] = self._reads_contact(
-                message.template)
+            known = self._contact_data[key] = self._reads_contact(message, pinned)
         return known
 
-    def _reads_contact(self, template: str) -> bool:
-        if "social" not in self.templates.channels(template):
+    def _reads_contact(self, message: je.MessageScheduled,
+                       pinned: Mapping[str, str] | None) -> bool:
+        if "social" not in self.template_channels(message):
             return False
+        renderer = (TemplateRenderer(self.templates.directory, pinned=pinned)
+                    if pinned else self.renderer)
         try:
-            return self.renderer.uses_contact(template, "social")
+            return renderer.uses_contact(message.template, "social")
         except TemplateError:
             return False
 
