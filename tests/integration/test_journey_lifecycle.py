@@ -98,6 +98,10 @@ def test_journeys_show_prints_the_version_in_force_with_counts(world):
     assert data["source"].strip() == SECOND_PURCHASE.strip()
     assert data["templates"] == {"offer": ["email.subject.txt", "email.txt"],
                                  "thanks": ["email.subject.txt", "email.txt", "sms.txt"]}
+    # What the version renders is what was pinned: a file added since is not listed.
+    (world.templates / "offer" / "sms.txt").write_text("Later, {{ contact.id }}\n")
+    again = json.loads(world.run_cli("journeys", "show", "second-purchase", "--json").out)
+    assert again["templates"] == data["templates"]
     by_step = {s["id"]: s for s in data["steps"]}
     assert by_step["thanks"] == {"id": "thanks", "kind": "send", "at_now": 0, "entered": 1,
                                  "messages": {"suppressed": 1}}

@@ -74,7 +74,6 @@ def show_journey(app: Any, journey: str, version: int | None = None) -> dict[str
     from orchestrator.projections.contact_directory import message_rows
     from orchestrator.projections.journey_steps import step_counts
     from orchestrator.projections.runner import read_directory
-    from orchestrator.rendering.catalog import TemplateCatalog
     from orchestrator.store.reader import read_log
     with store_of(app, read_only=True) as store:
         published = [r.event for r in read_log(store, only=(JourneyPublished,))
@@ -93,13 +92,25 @@ def show_journey(app: Any, journey: str, version: int | None = None) -> dict[str
         counts = step_counts(store, journey, chosen.version, status)
         state = lifecycle_states(store).get(journey, "active")
     definition = parsed[chosen.version].journey
-    catalog = TemplateCatalog(app.settings.templates_dir)
     templates = sorted({s.template for s in definition.steps if getattr(s, "template", None)})
+    files = _template_files(chosen.templates, templates, app.settings.templates_dir)
     empty = {"at_now": 0, "entered": 0, "messages": {}}
     return {"journey": journey, "version": chosen.version, "state": state,
             "latest_version": published[-1].version, "digest": chosen.digest,
             "author": chosen.author, "published_at": chosen.published_at,
             "source_path": chosen.source_path, "source": chosen.source,
-            "templates": {name: sorted(catalog.files(name) or ()) for name in templates},
+            "templates": files,
             "steps": [{"id": step.id, "kind": STEP_KINDS.get(type(step).__name__, "step"),
                        **counts.get(step.id, empty)} for step in definition.steps]}
+
+
+def _template_files(pinned: dict[str, str] | None, names: list[str],
+                    templates_dir: str) -> dict[str, list[str]]:
+    """The files each template of the version has: those pinned when it was published
+    (what it renders), or the folder's for a version published before pinning."""
+    if pinned is None:
+        from orchestrator.rendering.catalog import TemplateCatalog
+        catalog = TemplateCatalog(templates_dir)
+        return {name: sorted(catalog.files(name) or ()) for name in names}
+    return {name: sorted(path.split("/", 1)[1] for path in pinned
+                         if path.split("/", 1)[0] == name) for name in names}
