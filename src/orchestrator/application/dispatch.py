@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -72,6 +73,8 @@ OUTCOME_FLUSH = 50
 OUTCOME_FLUSH_SECONDS = 0.1  # ...or this often, whichever comes first
 MAX_ATTEMPTS = 8
 CONCURRENCY = 16
+IN_FLIGHT_PER_WORKER = 4  # hand-overs queued a worker: the pool never idles while the
+# dispatching thread claims, renders or records
 FAILOVER_PASSES = 3  # email fails, then sms, then mail: at most one pass per private channel
 
 # Provider feedback that proves a message left: the provider had it.
@@ -230,41 +233,35 @@ class _Dispatcher:
                 elif due is not None:
                     queue.append(due)
         queue.sort(key=lambda due: (due.moment, due.message))  # in the order decided
-        again: list[str] = []
         with ThreadPoolExecutor(max_workers=self.pool_size,
                                 thread_name_prefix="dispatch") as pool:
-            for start in range(0, len(queue), CLAIM_BATCH):
-                batch = queue[start:start + CLAIM_BATCH]
-                won = _claim(self.store, batch, self.claimer, self.now, self.lease)
-                self.report.claimed_elsewhere += len(batch) - len(won)
-                again.extend(self._hand_over(pool, won))
-        return again
+            return self._hand_over(pool, queue)
 
-    def _hand_over(self, pool: ThreadPoolExecutor, won: list[_Due]) -> list[str]:
+    def _hand_over(self, pool: ThreadPoolExecutor, queue: list[_Due]) -> list[str]:
+        """Keep the providers busy: while hand-overs are in flight, the next batch is
+        claimed and rendered and finished outcomes are recorded, so the pool never drains
+        between batches. At most :data:`IN_FLIGHT_PER_WORKER` hand-overs a worker wait in
+        the pool, and at most one claimed batch waits to be rendered, which bounds what a
+        crash can leave claimed without an outcome."""
         facts: list[NewFact] = []
         again: list[str] = []
         configuration: ChannelConfigurationError | None = None
         futures: set[Future[_Outcome]] = set()
+        claimed: deque[tuple[_Due, Mapping[str, Any]]] = deque()
+        batches = iter(range(0, len(queue), CLAIM_BATCH))
+        window = self.pool_size * IN_FLIGHT_PER_WORKER
         flushed = time.monotonic()
-        # The recipients of the whole claimed batch, read together (not one by one).
-        contacts = contact_states(self.store, {
-            key for due in won if (key := _scheduled(due).contact)})
-        for due in won:
-            # Built here, in the dispatching thread: the store is read by one thread only;
-            # the workers only talk to providers.
-            try:
-                outbound = _outbound(self.store, _scheduled(due), due.chosen.channel,
-                                     self.renderer, self.settings, contacts=contacts)
-            except (PermanentRejection, TemplateError) as error:
-                done_now: Future[_Outcome] = Future()
-                done_now.set_result(_Outcome(due, refused=error))
-                futures.add(done_now)
-                continue
-            self._outbound[due.message] = outbound
-            futures.add(pool.submit(self._attempt, due, outbound))
         try:
-            while futures:
-                done, futures = wait(futures, return_when=FIRST_COMPLETED)
+            while True:
+                while len(futures) < window and configuration is None:
+                    if not claimed and not self._claim_next(queue, batches, claimed):
+                        break
+                    due, contacts = claimed.popleft()
+                    futures.add(self._start(pool, due, contacts))
+                if not futures:
+                    break
+                done, futures = wait(futures, timeout=OUTCOME_FLUSH_SECONDS,
+                                     return_when=FIRST_COMPLETED)
                 for future in done:
                     outcome = future.result()
                     if outcome.configuration is not None:
@@ -284,10 +281,43 @@ class _Dispatcher:
                     if self.progress:
                         self.progress(self.report)
         finally:
+            # Claimed but never handed over (a channel turned out not to be configured):
+            # given back, not left to become "in doubt".
+            facts.extend(_released(due, self.claimer, "dispatch stopped before the hand-over")
+                         for due, _ in claimed)
             _record(self.store, facts, self.now)
         if configuration is not None:
             raise configuration
         return again
+
+    def _claim_next(self, queue: list[_Due], batches: Iterator[int],
+                    claimed: deque[tuple[_Due, Mapping[str, Any]]]) -> bool:
+        """Claim the next batch that has anything left to win; False when none is left."""
+        for start in batches:
+            batch = queue[start:start + CLAIM_BATCH]
+            won = _claim(self.store, batch, self.claimer, self.now, self.lease)
+            self.report.claimed_elsewhere += len(batch) - len(won)
+            # The recipients of the whole claimed batch, read together (not one by one).
+            contacts = contact_states(self.store, {
+                key for due in won if (key := _scheduled(due).contact)})
+            claimed.extend((due, contacts) for due in won)
+            if won:
+                return True
+        return False
+
+    def _start(self, pool: ThreadPoolExecutor, due: _Due,
+               contacts: Mapping[str, Any]) -> Future[_Outcome]:
+        """Render in the dispatching thread (the store is read by one thread only; the
+        workers only talk to providers), then hand over in a worker."""
+        try:
+            outbound = _outbound(self.store, _scheduled(due), due.chosen.channel,
+                                 self.renderer, self.settings, contacts=contacts)
+        except (PermanentRejection, TemplateError) as error:
+            refused: Future[_Outcome] = Future()
+            refused.set_result(_Outcome(due, refused=error))
+            return refused
+        self._outbound[due.message] = outbound
+        return pool.submit(self._attempt, due, outbound)
 
     def _attempt(self, due: _Due, outbound: OutboundMessage) -> _Outcome:
         """In a worker thread: reconcile if in doubt, then hand the message over."""

@@ -10,6 +10,7 @@ retries (capped exponential back-off with jitter, honouring ``Retry-After``),
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -130,12 +131,30 @@ class Sender:
     def _once(self, message: OutboundMessage) -> SendResult:
         if self.limiter is not None and not self.limiter.try_acquire(self.key):
             raise TransientFailure(f"{self.key}: pacing limit reached")
+        if self.breaker.current_state != pybreaker.STATE_CLOSED:
+            # Open: refused at once. Half-open: one trial hand-over at a time, under the
+            # breaker's own lock, which is what half-open is for.
+            try:
+                return self.breaker.call(self.adapter.send, message)
+            except pybreaker.CircuitBreakerError:
+                raise self._open() from None
+        # Closed: the hand-over runs outside the breaker's lock (pybreaker holds it for
+        # the whole call, which would put every provider call of the account in single
+        # file); only its outcome goes through the breaker's state machine.
         try:
-            return self.breaker.call(self.adapter.send, message)
-        except pybreaker.CircuitBreakerError:
-            raise CircuitOpen(f"{self.key}: circuit open after repeated failures; "
-                              f"retrying in {BREAKER_RESET:.0f} s",
-                              retry_after=BREAKER_RESET) from None
+            result = self.adapter.send(message)
+        except TransientFailure as error:
+            with contextlib.suppress(TransientFailure, pybreaker.CircuitBreakerError):
+                self.breaker.call(_raising, error)  # counts; opens at the threshold
+            raise
+        if self.breaker.current_state == pybreaker.STATE_CLOSED:
+            with contextlib.suppress(pybreaker.CircuitBreakerError):
+                self.breaker.call(_nothing)  # a success resets the failure count
+        return result
+
+    def _open(self) -> CircuitOpen:
+        return CircuitOpen(f"{self.key}: circuit open after repeated failures; "
+                           f"retrying in {BREAKER_RESET:.0f} s", retry_after=BREAKER_RESET)
 
     def _worth_retrying_now(self, error: BaseException) -> bool:
         if not isinstance(error, TransientFailure) or isinstance(error, CircuitOpen):
@@ -143,6 +162,14 @@ class Sender:
         if error.maybe_accepted and not self.idempotent:
             return False  # it may have gone out: the dispatcher reconciles, never guesses
         return error.retry_after is None or error.retry_after <= MAX_INLINE_WAIT
+
+
+def _raising(error: BaseException) -> None:
+    raise error
+
+
+def _nothing() -> None:
+    return None
 
 
 def _honouring_retry_after(fallback: Any) -> Callable[[tenacity.RetryCallState], float]:

@@ -24,7 +24,7 @@ TWILIO_DEFAULT_URL = "https://api.twilio.com"
 HTTP_CONCURRENCY = 8
 # Provider defaults a sender may exceed only by agreement: SendGrid takes far more, Twilio
 # queues a long code at about one message a second, so it paces itself; we stay polite.
-SENDGRID_PER_SECOND = 500.0
+SENDGRID_PER_SECOND = 1000.0
 TWILIO_PER_SECOND = 100.0
 MASTODON_PER_SECOND = 5.0
 MASTODON_CONCURRENCY = 4
