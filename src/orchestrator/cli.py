@@ -189,6 +189,16 @@ def build_parser() -> argparse.ArgumentParser:
              (("--host",), {"default": "127.0.0.1", "help": "address to listen on "
                             "(default: 127.0.0.1; put a TLS proxy in front)"}),
              (("--port",), {"type": _port, "default": 8080, "help": "default: 8080"}))
+    _command(commands, common, "preview", "what a contact would get from a template, on "
+             "each channel it has; sends and records nothing", cmd_preview,
+             (("template",), {"help": "a template folder name under --templates"}),
+             (("--contact",), {"required": True, "help": "the contact's key"}),
+             (("--channel",), {"choices": sorted(CHANNELS), "default": None,
+                               "help": "only this channel"}),
+             (("--journey",), {"default": None, "help": "render with the templates pinned "
+                               "in this journey's latest version (default: the folder)"}),
+             (("--out",), {"default": None, "metavar": "DIR", "help": "write one file a "
+                           "part (email.subject.txt, email.txt, sms.txt...) into DIR"}))
     _command(commands, common, "forget", "erase a contact's personal data "
              "(crypto-shredding)", cmd_forget, (("contact",), {}),
              by("who asked for the erasure"),
@@ -449,6 +459,18 @@ def cmd_forget(app: Any, args: argparse.Namespace) -> int:
                          f"destroyed; erasure recorded at position {erasure.position}"
                          + (f"; {erasure.outbox_removed} outbox file(s) and line(s) removed"
                             if args.outbox else ""))
+
+
+def cmd_preview(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.previewing import preview, write_preview
+    shown = preview(app, args.template, args.contact, channel=args.channel,
+                    journey=args.journey)
+    if args.out is not None:
+        files = write_preview(shown, args.out)
+        return _show(args, shown.as_json(),
+                     lambda: console.preview_files_text(shown, args.out, files))
+    return _show(args, shown.as_json(),
+                 lambda: console.preview_text(shown, app.settings.templates_dir))
 
 
 def cmd_audit_summary(app: Any, args: argparse.Namespace) -> int:
