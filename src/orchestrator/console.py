@@ -316,3 +316,9 @@ def _segments(channel: Any, file: str) -> str:
     segments = channel.segments
     return (f" ({segments.count} segment{'s' if segments.count != 1 else ''}, "
             f"{segments.encoding}, {len(channel.text or ''):,} characters)")
+
+
+def test_sent_text(sent: Any) -> str:
+    return (f"sent once on {sent.channel} to the test address {sent.sent_to} (provider id "
+            f"{sent.provider_id}); recorded as test message {sent.preview.message_id} at "
+            f"position {sent.position:,}, which no message list or report counts")

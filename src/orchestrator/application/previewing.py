@@ -8,7 +8,9 @@ unsubscribe link of the real shape), the email footer every email adapter adds. 
 ``journey``, the templates are those pinned in that journey's latest version, as its
 messages render; otherwise the templates folder as it is now.
 
-The store is opened read-only and nothing is recorded: a preview is not a message.
+The store is opened read-only and nothing is recorded: a preview is not a message. Only
+``send_test`` (``--send-to``) writes: the one test message it sent, as a
+``TestMessageSent`` that nothing counts as a message.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from uuid import uuid5
+from uuid import uuid4, uuid5
 
 from orchestrator.application.composing import (
     Composition,
@@ -29,20 +31,24 @@ from orchestrator.application.composing import (
     recipient_address,
 )
 from orchestrator.application.stores import store_of
+from orchestrator.application.tail import finish_write
 from orchestrator.campaigns.runtime.versions import VersionRenderers, published_versions
 from orchestrator.channels.capabilities import CAPABILITIES
 from orchestrator.channels.email_message import with_html_footer, with_text_footer
-from orchestrator.channels.errors import MessageInvalid
+from orchestrator.channels.errors import MessageInvalid, PermanentRejection, TransientFailure
+from orchestrator.channels.message import E164, EMAIL_ADDRESS
+from orchestrator.domain.journey_events import TestMessageSent
+from orchestrator.domain.new_fact import NewFact
 from orchestrator.domain.sms_segments import MAX_SEGMENTS, sms_segments
-from orchestrator.domain.subjects import NAMESPACE
-from orchestrator.errors import OrchestratorError, UsageError
+from orchestrator.domain.subjects import NAMESPACE, stream_of_test_message
+from orchestrator.errors import CheckFailed, OrchestratorError, UsageError
 from orchestrator.rendering import TemplateError, TemplateRenderer
 from orchestrator.rendering.layout import CHANNEL_LAYOUTS, PUBLIC_CHANNELS, TEMPLATE_FILES
 from orchestrator.store import Store
 from orchestrator.store.reader import contact_state
 
-__all__ = ["ChannelPreview", "Preview", "RenderRefused", "preview", "preview_message_id",
-           "write_preview"]
+__all__ = ["ChannelPreview", "Preview", "RenderRefused", "SentTest", "preview",
+           "preview_message_id", "send_test", "write_preview"]
 
 # The order channels are shown in: the policy's preference for private ones, then public.
 CHANNEL_ORDER = tuple(CHANNEL_LAYOUTS)
@@ -65,6 +71,8 @@ class ChannelPreview:
     text: str | None = None
     html: str | None = None
     warnings: tuple[str, ...] = ()
+    # What the dispatcher would hand to the channel (before its email footer).
+    composition: Composition | None = field(default=None, repr=False, compare=False)
 
     @property
     def segments(self) -> Any:
@@ -196,9 +204,9 @@ def _channel_preview(renderer: TemplateRenderer, settings: DispatchSettings, tem
                                                     composition.unsubscribe_url),
             html=rendered.html and with_html_footer(rendered.html, address,
                                                     composition.unsubscribe_url),
-            warnings=warnings)
+            warnings=warnings, composition=composition)
     return ChannelPreview(channel, subject=rendered.subject, text=rendered.text,
-                          html=rendered.html, warnings=warnings)
+                          html=rendered.html, warnings=warnings, composition=composition)
 
 
 def _warnings(composition: Composition, channel: str, contact: str,
@@ -263,3 +271,85 @@ def write_preview(shown: Preview, folder: str | Path) -> list[Path]:
     except OSError as error:
         raise UsageError(f"--out {folder}: cannot write: {error.strerror or error}") from None
     return written
+
+
+@dataclass(frozen=True)
+class SentTest:
+    """``preview --send-to``: what was sent, where, and the fact recording it."""
+
+    preview: Preview
+    channel: str
+    sent_to: str
+    provider_id: str
+    position: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.preview.as_json(), "test_message": {
+            "id": self.preview.message_id, "channel": self.channel, "sent_to": self.sent_to,
+            "provider_id": self.provider_id, "position": self.position}}
+
+
+# What configures each channel a test message can go on (SPEC "Configuration of live
+# channels"), for the refusal when it is not.
+_CONFIGURED_BY = {
+    "email": "SENDGRID_API_KEY (or ORCHESTRATOR_SMTP_URL) and ORCHESTRATOR_EMAIL_FROM",
+    "sms": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM (or "
+           "TWILIO_MESSAGING_SERVICE_SID)",
+}
+
+
+def send_test(app: Any, template: str, contact: str, address: str, *,
+              channel: str | None = None, journey: str | None = None) -> SentTest:
+    """Render ``template`` for ``contact`` as :func:`preview` does and send it once,
+    through the live channel for ``address`` (email for an address with ``@``, sms for
+    an E.164 number), to ``address``, not to the contact. Recorded as ``TestMessageSent``
+    once the provider accepted it; a refusal or a failure records nothing (exit 1)."""
+    from orchestrator.application.running import close_all
+    kind = _address_channel(address)
+    if channel is not None and channel != kind:
+        raise UsageError(f"--send-to: {address!r} is an address for {kind}, not {channel}")
+    if kind not in app.settings.channels_in_force:
+        raise UsageError(f"--send-to: live {kind} is not configured; set "
+                         f"{_CONFIGURED_BY[kind]}")
+    message = "test-" + uuid4().hex[:24]
+    shown = preview(app, template, contact, channel=kind, journey=journey,
+                    message_id=message)
+    composition = shown.channels[kind].composition
+    assert composition is not None
+    try:
+        outbound = composition.outbound(to_address=address, contact_key=None, metadata={
+            "template": template, "journey": journey, "test": True})
+    except MessageInvalid as refusal:
+        raise UsageError(f"--send-to: {refusal}") from None
+    now = app.now()
+    adapters = app.channel_adapters(lambda: now)
+    try:
+        result = adapters[kind].send(outbound)
+    except (PermanentRejection, TransientFailure) as failure:
+        # Not sent (as far as we know): nothing to record. A timeout may still have
+        # delivered it, which a test address can tell.
+        raise CheckFailed(f"--send-to: the test message was not sent: {kind} answered "
+                          f"{type(failure).__name__}: {failure}; nothing recorded") from None
+    finally:
+        close_all(adapters.values())
+    with store_of(app) as store:
+        with store.write() as unit:
+            [position] = unit.append_facts([NewFact(
+                stream_of_test_message(message), TestMessageSent, {
+                    "message": message, "template": template,
+                    "template_digest": composition.rendered.template_digest,
+                    "contact": contact, "journey": shown.journey, "version": shown.version,
+                    "channel": kind, "provider_id": result.provider_id, "sent_to": address,
+                    "sent_by": app.settings.actor, "at": now.isoformat()})],
+                recorded_at=now)
+        finish_write(app, store)
+    return SentTest(shown, kind, address, result.provider_id, position)
+
+
+def _address_channel(address: str) -> str:
+    if EMAIL_ADDRESS.fullmatch(address):
+        return "email"
+    if E164.fullmatch(address):
+        return "sms"
+    raise UsageError(f"--send-to: {address!r} is neither an email address nor a phone "
+                     "number in E.164 form such as +447700900123")
