@@ -51,6 +51,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+class _SendTo(argparse.Action):
+    """``preview --send-to``: a test message goes out through a live channel, so the
+    application is built with the live channels configured in the environment."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        namespace.send_to = values
+        namespace.channels = bootstrap.LIVE
+
+
 def _timestamp_option(help_text: str) -> dict[str, Any]:
     return {"type": _timestamp, "default": None, "help": help_text}
 
@@ -189,6 +199,20 @@ def build_parser() -> argparse.ArgumentParser:
              (("--host",), {"default": "127.0.0.1", "help": "address to listen on "
                             "(default: 127.0.0.1; put a TLS proxy in front)"}),
              (("--port",), {"type": _port, "default": 8080, "help": "default: 8080"}))
+    _command(commands, common, "preview", "what a contact would get from a template, on "
+             "each channel it has; sends and records nothing", cmd_preview,
+             (("template",), {"help": "a template folder name under --templates"}),
+             (("--contact",), {"required": True, "help": "the contact's key"}),
+             (("--channel",), {"choices": sorted(CHANNELS), "default": None,
+                               "help": "only this channel"}),
+             (("--journey",), {"default": None, "help": "render with the templates pinned "
+                               "in this journey's latest version (default: the folder)"}),
+             (("--out",), {"default": None, "metavar": "DIR", "help": "write one file a "
+                           "part (email.subject.txt, email.txt, sms.txt...) into DIR"}),
+             (("--send-to",), {"default": None, "metavar": "ADDRESS", "action": _SendTo,
+                               "help": "also send it once to this test address (email, or "
+                               "+E.164 for sms) through the live channel; recorded as a "
+                               "test message that nothing counts"}))
     _command(commands, common, "forget", "erase a contact's personal data "
              "(crypto-shredding)", cmd_forget, (("contact",), {}),
              by("who asked for the erasure"),
@@ -449,6 +473,27 @@ def cmd_forget(app: Any, args: argparse.Namespace) -> int:
                          f"destroyed; erasure recorded at position {erasure.position}"
                          + (f"; {erasure.outbox_removed} outbox file(s) and line(s) removed"
                             if args.outbox else ""))
+
+
+def cmd_preview(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.previewing import preview, send_test, write_preview
+    sent = None
+    if args.send_to is not None:
+        sent = send_test(app, args.template, args.contact, args.send_to,
+                         channel=args.channel, journey=args.journey)
+        shown = sent.preview
+    else:
+        shown = preview(app, args.template, args.contact, channel=args.channel,
+                        journey=args.journey)
+    data = sent.as_json() if sent else shown.as_json()
+    if args.out is not None:
+        files = write_preview(shown, args.out)
+        text = console.preview_files_text(shown, args.out, files)
+    else:
+        text = console.preview_text(shown, app.settings.templates_dir)
+    if sent is not None:
+        text = text.replace("nothing was sent or recorded", console.test_sent_text(sent))
+    return _show(args, data, lambda: text)
 
 
 def cmd_audit_summary(app: Any, args: argparse.Namespace) -> int:

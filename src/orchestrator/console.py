@@ -282,3 +282,43 @@ def demo_text(outcome: Any, outbox: str, store_url: str, seconds: float) -> str:
 def _example_message(messages: list[dict[str, Any]]) -> str:
     sent = [m for m in messages if m["status"] == "sent" and m["contact"]]
     return (sent or messages or [{"id": "MESSAGE_ID"}])[0]["id"]
+
+
+def preview_text(preview: Any, templates_dir: str) -> str:
+    """``preview``: each channel's parts under a heading naming the file they came from."""
+    source = (f"journey {preview.journey} version {preview.version}" if preview.journey
+              else f"templates folder {templates_dir}")
+    lines = [f"preview of {preview.template} for {preview.contact} as of "
+             f"{preview.as_of.isoformat()} ({source}); message id {preview.message_id}",
+             "nothing was sent or recorded", *(f"note: {note}" for note in preview.notes)]
+    for channel in preview.channels.values():
+        for file, text in channel.parts().items():
+            lines += ["", f"--- {channel.channel}: {file}{_segments(channel, file)} ---",
+                      text.rstrip("\n")]
+        lines += [f"warning: {channel.channel}: {warning}" for warning in channel.warnings]
+    return "\n".join(lines)
+
+
+def preview_files_text(preview: Any, folder: str, files: list[Any]) -> str:
+    lines = [f"preview of {preview.template} for {preview.contact} written to {folder}: "
+             f"{', '.join(path.name for path in files)}; nothing was sent or recorded",
+             *(f"note: {note}" for note in preview.notes)]
+    for channel in preview.channels.values():
+        if channel.channel == "sms":
+            lines.append(f"sms:{_segments(channel, 'sms.txt')}")
+        lines += [f"warning: {channel.channel}: {warning}" for warning in channel.warnings]
+    return "\n".join(lines)
+
+
+def _segments(channel: Any, file: str) -> str:
+    if channel.channel != "sms" or file != "sms.txt":
+        return ""
+    segments = channel.segments
+    return (f" ({segments.count} segment{'s' if segments.count != 1 else ''}, "
+            f"{segments.encoding}, {len(channel.text or ''):,} characters)")
+
+
+def test_sent_text(sent: Any) -> str:
+    return (f"sent once on {sent.channel} to the test address {sent.sent_to} (provider id "
+            f"{sent.provider_id}); recorded as test message {sent.preview.message_id} at "
+            f"position {sent.position:,}, which no message list or report counts")

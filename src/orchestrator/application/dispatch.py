@@ -37,6 +37,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
+from orchestrator.application.composing import (
+    DispatchSettings,
+    compose,
+    contact_context,
+    recipient_address,
+)
 from orchestrator.application.sending import Sender, retry_delay
 from orchestrator.campaigns.runtime.failover import (
     failover_decision,
@@ -80,21 +86,6 @@ FAILOVER_PASSES = 3  # email fails, then sms, then mail: at most one pass per pr
 # Provider feedback that proves a message left: the provider had it.
 _PROOF_OF_SENDING = (ev.MessageDelivered, ev.MessageOpened, ev.MessageClicked,
                      ev.MessageBounced)
-
-
-@dataclass(frozen=True)
-class DispatchSettings:
-    """What every outbound message carries besides its template (from the settings)."""
-
-    public_url: str
-    postal_address: str
-    brand_name: str
-    sms_help_text: str = ""
-    unsubscribe_token: Callable[[str], str] | None = None
-
-    def unsubscribe_url(self, message: str) -> str:
-        token = self.unsubscribe_token(message) if self.unsubscribe_token else message
-        return f"{self.public_url.rstrip('/')}/unsubscribe/{token}"
 
 
 @dataclass
@@ -513,37 +504,23 @@ def _record(store: Store, outcomes: list[NewFact], recorded_at: datetime) -> Non
 def _outbound(store: Store, scheduled: je.MessageScheduled, channel: str,
               renderer: TemplateRenderer, settings: DispatchSettings,
               *, contacts: Mapping[str, Any] | None = None) -> OutboundMessage:
-    brand = {"name": settings.brand_name, "postal_address": settings.postal_address}
     # The templates pinned in the message's journey version (SPEC "Journeys: YAML").
     renderer = renderer.for_version(scheduled.journey, scheduled.version)
     if channel == "social":
-        rendered = renderer.render(scheduled.template, channel, {
-            "brand": brand, "message": {"id": scheduled.message}})
-        return OutboundMessage(message_id=scheduled.message, channel="social",
-                               text=rendered.text, in_reply_to=_replying_to(store, scheduled),
-                               metadata=_metadata(scheduled, rendered.template_digest))
-    state = _recipient(store, scheduled.contact, contacts)
-    contact = _contact_context(state)
+        return compose(renderer, settings, template=scheduled.template, channel=channel,
+                       message_id=scheduled.message, contact=None).outbound(
+            to_address=None, contact_key=None, metadata=_metadata(scheduled),
+            in_reply_to=_replying_to(store, scheduled))
+    contact = contact_context(_recipient(store, scheduled.contact, contacts))
     if scheduled.template == SMS_HELP_TEMPLATE:
         return OutboundMessage(
             message_id=scheduled.message, channel="sms", contact_key=scheduled.contact,
             to_address=_asking_phone(store, scheduled) or contact.get("phone"),
             text=settings.sms_help_text, metadata=_metadata(scheduled))
-    unsubscribe = settings.unsubscribe_url(scheduled.message) if channel == "email" else None
-    rendered = renderer.render(scheduled.template, channel, {
-        "contact": contact, "brand": brand,
-        "message": {"id": scheduled.message, "unsubscribe_url": unsubscribe}})
-    to: Any = {"email": contact.get("email"), "sms": contact.get("phone")}.get(channel)
-    if channel == "mail":
-        to = dict(contact.get("address") or {})
-        if contact.get("first_name"):
-            to["name"] = contact["first_name"]
-    return OutboundMessage(
-        message_id=scheduled.message, channel=channel, contact_key=scheduled.contact,
-        to_address=to, subject=rendered.subject, text=rendered.text, html=rendered.html,
-        unsubscribe_url=unsubscribe,
-        sender_postal_address=settings.postal_address if channel == "email" else None,
-        metadata=_metadata(scheduled, rendered.template_digest))
+    composition = compose(renderer, settings, template=scheduled.template, channel=channel,
+                          message_id=scheduled.message, contact=contact)
+    return composition.outbound(to_address=recipient_address(channel, contact),
+                                contact_key=scheduled.contact, metadata=_metadata(scheduled))
 
 
 def _recipient(store: Store, contact: str | None, read: Mapping[str, Any] | None) -> Any:
@@ -576,17 +553,6 @@ def _asking_phone(store: Store, scheduled: je.MessageScheduled) -> str | None:
     if isinstance(inbound, ev.InboundSmsReceived) and inbound.phone not in (None, ERASED):
         return inbound.phone
     return None
-
-
-def _contact_context(state: Any) -> dict[str, Any]:
-    if state is None:
-        return {}
-    attributes = state.attributes if isinstance(state.attributes, dict) else {}
-    readable = {name: value for name, value in (
-        ("email", state.email), ("phone", state.phone), ("address", state.address))
-        if value not in (None, ERASED)}
-    return {"first_name": attributes.get("first_name"), "locale": state.locale,
-            "attributes": attributes, **readable}
 
 
 def _metadata(scheduled: je.MessageScheduled, template_digest: str = "") -> dict[str, Any]:

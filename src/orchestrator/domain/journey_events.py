@@ -138,6 +138,29 @@ class MessageRendered(LedgerEvent):
     content: dict | None = None
 
 
+class TestMessageSent(LedgerEvent):
+    """``preview --send-to``: one rendering of ``template`` for ``contact`` (the templates
+    of ``journey`` version ``version``, or the folder when None) sent once through a live
+    channel to a test address, ``sent_to``, by ``sent_by``. Not a message of any journey:
+    no message list, report, frequency cap or status counts it; it is on a stream of its
+    own, and ``audit export`` shows it. The content is not kept (the contact's data would
+    then sit outside their erasure), only the digest of the template files used."""
+
+    PERSONAL_FIELDS = ("sent_to",)
+
+    message: str
+    template: str
+    template_digest: str
+    contact: str
+    journey: str | None
+    version: int | None
+    channel: str
+    provider_id: str
+    sent_to: str
+    sent_by: str
+    at: str
+
+
 class EngineAdvanced(LedgerEvent):
     """The simulated clock reached ``clock`` having processed every touchpoint up to
     position ``high_water``: where the next ``run --until`` continues from."""

@@ -35,5 +35,10 @@ def message_stream(message: str) -> UUID:
     return uuid5(NAMESPACE, f"message:{message}")
 
 
+def stream_of_test_message(message: str) -> UUID:
+    """A test message (``preview --send-to``) is no message of a journey: its own stream."""
+    return uuid5(NAMESPACE, f"test-message:{message}")
+
+
 def provider_message_stream(provider_id: str) -> UUID:
     return uuid5(NAMESPACE, f"provider-message:{provider_id}")
