@@ -27,7 +27,7 @@ its port (``.prism_url``: the recording proxy would add a connection per request
   opening a connection per request (what SendGrid's python_http_client does).
 
 Sizes: ``BENCH_DISPATCH`` messages for the email command runs and for every unpaced
-measurement (default 1000); ``BENCH_DISPATCH_SMS`` and ``BENCH_DISPATCH_SOCIAL`` for the
+measurement (default 3000); ``BENCH_DISPATCH_SMS`` and ``BENCH_DISPATCH_SOCIAL`` for the
 SMS and Mastodon command runs, which the shipped pacing holds to 100/s and 5/s (defaults
 500 and 25); ``BENCH_CEILING`` requests per ceiling measurement (default 1000);
 ``BENCH_DISPATCH_ROUNDS`` ceiling/command pairs (default 2).
@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-N = int(os.environ.get("BENCH_DISPATCH", "1000"))
+N = int(os.environ.get("BENCH_DISPATCH", "3000"))
 # The paced command runs last messages / pacing seconds: 500 SMS at 100/s, 25 posts at 5/s.
 N_SMS = int(os.environ.get("BENCH_DISPATCH_SMS", "500"))
 N_SOCIAL = int(os.environ.get("BENCH_DISPATCH_SOCIAL", "25"))

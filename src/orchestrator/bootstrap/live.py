@@ -21,7 +21,7 @@ Clock = Callable[[], datetime]
 
 SENDGRID_DEFAULT_URL = "https://api.sendgrid.com"
 TWILIO_DEFAULT_URL = "https://api.twilio.com"
-HTTP_CONCURRENCY = 8
+HTTP_CONCURRENCY = 16
 # Provider defaults a sender may exceed only by agreement: SendGrid takes far more, Twilio
 # queues a long code at about one message a second, so it paces itself; we stay polite.
 SENDGRID_PER_SECOND = 1000.0

@@ -43,7 +43,7 @@ def test_without_settings_each_provider_keeps_its_real_pacing():
     assert found["email"].max_per_second == live.SENDGRID_PER_SECOND
     assert found["sms"].max_per_second == live.TWILIO_PER_SECOND
     assert found["social"].max_per_second == live.MASTODON_PER_SECOND
-    assert found["email"].max_concurrency == found["sms"].max_concurrency == 8
+    assert found["email"].max_concurrency == found["sms"].max_concurrency == 16
     assert found["social"].max_concurrency == live.MASTODON_CONCURRENCY
 
 
@@ -51,14 +51,14 @@ def test_the_operator_sets_each_rate_and_the_concurrency():
     found = adapters({"ORCHESTRATOR_SENDGRID_PER_SECOND": "2000",
                       "ORCHESTRATOR_TWILIO_PER_SECOND": "1.5",
                       "ORCHESTRATOR_MASTODON_PER_SECOND": "300",
-                      "ORCHESTRATOR_HTTP_CONCURRENCY": "16"})
+                      "ORCHESTRATOR_HTTP_CONCURRENCY": "24"})
     assert found["email"].max_per_second == 2000
     assert found["sms"].max_per_second == 1.5
     assert found["social"].max_per_second == 300
-    assert {a.max_concurrency for a in found.values()} == {16}
+    assert {a.max_concurrency for a in found.values()} == {24}
     # Twilio's kept-alive connections match the hand-overs at once, on http and https.
     session = found["sms"]._http.session
-    assert {session.get_adapter(f"{s}://x")._pool_maxsize for s in ("http", "https")} == {16}
+    assert {session.get_adapter(f"{s}://x")._pool_maxsize for s in ("http", "https")} == {24}
 
 
 @pytest.mark.parametrize("name", RATES)
