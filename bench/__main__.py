@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -316,6 +317,38 @@ def bench_policy_decisions() -> float:
     return decisions / (time.perf_counter() - started)
 
 
+def bench_eml() -> tuple[float, float]:
+    """Milliseconds to write one dry-run ``.eml`` (text, HTML, footer, RFC 8058 headers):
+    ours, and the email package building and writing the same message."""
+    from orchestrator.channels.email_message import (
+        EmailSender,
+        build_email,
+        email_bytes,
+        wire_email,
+    )
+    from orchestrator.channels.message import OutboundMessage
+    sender = EmailSender("The shop <hello@shop.example>")
+    at = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    messages = [OutboundMessage(
+        message_id=f"m{n:08d}", channel="email", contact_key=f"C{n}",
+        to_address=f"p{n}@example.com", subject=f"Thank you for your order, Ada {n}",
+        text="Hello Ada,\n\nThanks for your order. We hope you enjoy it.\n" * 4,
+        html="<html><body><p>Hello Ada,</p><p>Thanks for your order.</p></body></html>",
+        unsubscribe_url=f"https://messages.shop.example/unsubscribe/{n:08d}.{'t' * 60}",
+        sender_postal_address="1 High Street, Bench Town") for n in range(2000)]
+
+    def per_message(write: Callable[[OutboundMessage], bytes]) -> float:
+        started = time.perf_counter()
+        for message in messages:
+            write(message)
+        return (time.perf_counter() - started) / len(messages) * 1000
+
+    ours = min(per_message(lambda m: wire_email(m, sender, at)) for _ in range(3))
+    reference = min(per_message(lambda m: email_bytes(build_email(m, sender, at)))
+                    for _ in range(3))
+    return ours, reference
+
+
 def bench_why_latency(folder: Path, events: int) -> tuple[float, int]:
     """Median `audit why` latency (ms) on a store of about ``events`` events."""
     import statistics
@@ -390,6 +423,10 @@ def main() -> int:
         decisions = bench_policy_decisions()
         results.append(row("policy decisions (in memory)", f"{decisions:,.0f}/s", "-", "-",
                            ">= 20,000/s", decisions >= 20000))
+        eml, package = bench_eml()
+        results.append(row("dry-run .eml, per message", f"{eml:.3f} ms",
+                           f"email package build + write {package:.3f} ms",
+                           f"{eml / package:.2f}", "<= 0.5 ms", eml <= 0.5))
         why_events = int(os.environ.get("BENCH_WHY_EVENTS", "1000000"))
         print(f"audit why on a store of ~{why_events:,} events ...", file=sys.stderr)
         latency, total = bench_why_latency(folder, why_events)

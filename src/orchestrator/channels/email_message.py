@@ -8,6 +8,7 @@ address and the unsubscribe link whenever the template left them out.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import re
 from datetime import datetime
@@ -21,7 +22,7 @@ from markupsafe import escape
 from orchestrator.channels.errors import ChannelConfigurationError
 from orchestrator.channels.message import EMAIL_ADDRESS, OutboundMessage
 
-__all__ = ["EmailSender", "build_email", "email_bytes", "message_id_header"]
+__all__ = ["EmailSender", "build_email", "email_bytes", "message_id_header", "wire_email"]
 
 # 7-bit clean (quoted-printable or base64 bodies, RFC 2047 headers), so the message
 # passes any relay. Bodies are encoded with 78-character lines as they are added;
@@ -47,6 +48,11 @@ class EmailSender:
                 f"sender {from_address!r} is not one email address such as "
                 "'The shop <hello@shop.example>' (ORCHESTRATOR_EMAIL_FROM)")
         self.address = addresses[0]
+        # The From line as the email package writes it (quoted or RFC 2047 encoded as
+        # needed), worked out once: wire_email repeats it for every message.
+        probe = EmailMessage(policy=_BUILD_POLICY)
+        probe["From"] = self.address
+        self.from_line = email_bytes(probe).split(b"\r\n", 1)[0]
 
     @property
     def domain(self) -> str:
@@ -85,6 +91,75 @@ def build_email(message: OutboundMessage, sender: EmailSender, sent_at: datetime
     elif html:
         email.set_content(html, subtype="html")
     return email
+
+
+def wire_email(message: OutboundMessage, sender: EmailSender, sent_at: datetime) -> bytes:
+    """The bytes of ``build_email(...)`` on the wire, written directly: the same headers,
+    MIME shape and decoded content (tests/unit/channels/test_wire_email.py parses both),
+    in a fraction of the time the email package takes to build and fold a message. What
+    the direct writer does not cover (a recipient or link outside ASCII) goes through the
+    email package."""
+    to = str(message.to_address)
+    unsubscribe = message.unsubscribe_url
+    if not (to.isascii() and (unsubscribe is None or unsubscribe.isascii())):
+        return email_bytes(build_email(message, sender, sent_at))
+    lines = [sender.from_line, b"To: " + to.encode()]
+    if message.subject:
+        lines.append(b"Subject: " + _header_text(message.subject))
+    lines.append(b"Date: " + format_datetime(sent_at).encode())
+    lines.append(b"Message-ID: " + message_id_header(message.message_id,
+                                                     sender.domain).encode())
+    if unsubscribe:
+        lines.append(b"List-Unsubscribe: <" + unsubscribe.encode() + b">")
+        lines.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+    lines.append(b"MIME-Version: 1.0")
+    address = message.sender_postal_address or ""
+    text = message.text and with_text_footer(message.text, address, unsubscribe)
+    html = message.html and with_html_footer(message.html, address, unsubscribe)
+    if text and html:
+        # "=_" never occurs in quoted-printable text, and a 7bit part holding the
+        # boundary is written quoted-printable instead.
+        boundary = b"=_" + hashlib.sha256(message.message_id.encode()).hexdigest()[:32].encode()
+        lines += [b'Content-Type: multipart/alternative; boundary="' + boundary + b'"', b"",
+                  b"--" + boundary, *_text_part("plain", text, boundary),
+                  b"--" + boundary, *_text_part("html", html, boundary),
+                  b"--" + boundary + b"--", b""]
+    elif text or html:
+        lines += _text_part("plain" if text else "html", text or html)
+    else:
+        lines += [b"", b""]  # a message with no body: headers and the blank line
+    return b"\r\n".join(lines)
+
+
+def _header_text(value: str) -> bytes:
+    """An unstructured header's value: as is when it is plain ASCII on one line, else
+    RFC 2047 encoded words (folded), as the email package writes them."""
+    if value.isascii() and value.isprintable() and len(value) <= 900:
+        return value.encode()
+    probe = EmailMessage(policy=_BUILD_POLICY)
+    probe["Subject"] = value
+    return email_bytes(probe).split(b"\r\n\r\n", 1)[0].removeprefix(b"Subject: ")
+
+
+def _text_part(subtype: str, content: str, boundary: bytes = b"") -> list[bytes]:
+    """A text part's headers, a blank line and its body with CRLF line ends: as is when it
+    is ASCII in lines of at most 78 characters (7bit, as the email package chooses), else
+    quoted-printable UTF-8 (lines of at most 76, trailing blanks encoded)."""
+    # Lines as the email package splits them: on CR and LF only, in the encoded bytes.
+    lines = content.encode("utf-8").splitlines()
+    plain = b"\r\n".join(lines) + b"\r\n"
+    if (plain.isascii() and max(map(len, lines), default=0) <= _BUILD_POLICY.max_line_length
+            and not (boundary and boundary in plain)):
+        encoding, body = b"7bit", plain
+    else:
+        encoding = b"quoted-printable"
+        body = binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True)
+        body = body.replace(b"\n", b"\r\n")
+    return [b"Content-Type: text/" + subtype.encode() + b'; charset="utf-8"',
+            b"Content-Transfer-Encoding: " + encoding, b"",
+            # The line break before a boundary belongs to the boundary (RFC 2046), so the
+            # content's own last line break is written out before it.
+            body.removesuffix(b"\r\n"), b""]
 
 
 def email_bytes(email: EmailMessage) -> bytes:

@@ -7,7 +7,7 @@ from pathlib import Path
 from orchestrator.channels.capabilities import EmailCapabilities
 from orchestrator.channels.dry_run.base import Clock, OutboxChannel
 from orchestrator.channels.dry_run.files import write_atomically
-from orchestrator.channels.email_message import EmailSender, build_email, email_bytes
+from orchestrator.channels.email_message import EmailSender, wire_email
 from orchestrator.channels.message import OutboundMessage, SendResult
 
 __all__ = ["DEFAULT_EMAIL_FROM", "DryRunEmailChannel"]
@@ -32,7 +32,7 @@ class DryRunEmailChannel(EmailCapabilities, OutboxChannel):
         # The file is written whole or not at all, so its existence means "sent".
         if path.exists():
             return self.result(message, written=False)
-        data = email_bytes(build_email(message, self.sender, self.now()))
+        data = wire_email(message, self.sender, self.now())
         with self.writing():
             write_atomically(path, data)
         return self.result(message, written=True)

@@ -1,7 +1,7 @@
 """Email through an SMTP server, with :mod:`smtplib`.
 
 What goes on the wire is exactly what the dry-run outbox writes to ``OUTBOX/email/ID.eml``
-(:func:`~orchestrator.channels.email_message.build_email` and ``email_bytes``): the same
+(:func:`~orchestrator.channels.email_message.wire_email`): the same
 headers, RFC 8058 one-click unsubscribe and footer, so a dry run shows what SMTP sends.
 
 Transport security (docs/print-batches.md, "SMTP"):
@@ -37,7 +37,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from orchestrator.channels.capabilities import EmailCapabilities
-from orchestrator.channels.email_message import EmailSender, build_email, email_bytes
+from orchestrator.channels.email_message import EmailSender, message_id_header, wire_email
 from orchestrator.channels.errors import (
     ChannelConfigurationError,
     ChannelError,
@@ -112,9 +112,8 @@ class SmtpChannel(EmailCapabilities):
                 logger.debug("smtp message %s already sent; not sent again",
                              message.message_id)
                 return SendResult(provider_id=known, repeated=True)
-            email = build_email(message, self.sender, self._now())
-            provider_id = str(email["Message-ID"])
-            self._transmit(recipient, email_bytes(email))
+            provider_id = message_id_header(message.message_id, self.sender.domain)
+            self._transmit(recipient, wire_email(message, self.sender, self._now()))
             self._remember(message.message_id, provider_id)
         logger.info("smtp message %s accepted by %s", message.message_id, self.redacted_url)
         return SendResult(provider_id=provider_id)
