@@ -219,7 +219,8 @@ def count_messages(rows: list[dict[str, Any]]) -> MessageCounts:
         total=len(rows),
         by_status=dict(sorted(by_status.items(), key=lambda i: status_order.get(i[0], 99))),
         by_channel=dict(sorted(by_channel.items())),
-        by_step={key: dict(counts) for key, counts in by_step.items()},
+        by_step={key: dict(sorted(counts.items(), key=lambda i: status_order.get(i[0], 99)))
+                 for key, counts in by_step.items()},
         period=period, buckets=buckets, over_time=over_time,
         reasons=[ReasonCount(status, rule, plain_words(rule), count) for (status, rule), count
                  in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))])
