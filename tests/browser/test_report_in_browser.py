@@ -15,7 +15,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from tests.report_support import flow_world
 
 pytestmark = pytest.mark.browser
@@ -67,7 +66,8 @@ for (const g of document.querySelectorAll('section[data-journey="flow"] g.node')
     drawn: box.width > 40 && box.height > 20, text: g.textContent};
 }
 const funnel = {};
-for (const row of document.querySelectorAll('section[data-journey="flow"] table.funnel tr[data-entered]')) {
+const rows = 'section[data-journey="flow"] table.funnel tr[data-entered]';
+for (const row of document.querySelectorAll(rows)) {
   const bar = row.querySelector('.bar').getBoundingClientRect();
   funnel[row.dataset.step] = {entered: Number(row.dataset.entered),
     messages: Number(row.dataset.messages), bar: bar.width, text: row.innerText};
