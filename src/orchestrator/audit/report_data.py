@@ -50,8 +50,8 @@ class Window:
 class VersionFlow:
     """One journey version's traffic. ``moves``: (from step, to step) -> transitions,
     from None for entering the first step; ``entered``: step -> enrolments that entered
-    it at least once; ``wait_outcomes``: wait_until step -> {event, timeout} -> n;
-    ``endings``: (the step it stood at, ending) -> enrolments, the ending one of
+    it at least once in the window; ``wait_outcomes``: wait_until step -> {event,
+    timeout} -> n; ``endings``: (the step it stood at, ending) -> enrolments, the ending one of
     :data:`END`, :data:`COMPLETED`, :data:`GOAL`, ``exit:TYPE``, :data:`FAILED`,
     :data:`ARCHIVED`."""
 
@@ -85,7 +85,7 @@ def ending_of(reason: str) -> str:
 class _InProgress:
     key: tuple[str, int]
     step: str | None = None
-    visited: set[str] = field(default_factory=set)
+    entered: set[str] = field(default_factory=set)  # the steps it entered in the window
 
 
 class FlowCounter:
@@ -119,9 +119,9 @@ class FlowCounter:
         if isinstance(fact, je.StepEntered):
             if counted:
                 flow.moves[(progress.step, fact.step)] += 1
-                if fact.step not in progress.visited:
+                if fact.step not in progress.entered:
                     flow.entered[fact.step] += 1
-            progress.visited.add(fact.step)
+                    progress.entered.add(fact.step)
             progress.step = fact.step
         elif isinstance(fact, je.WaitEnded):
             if counted:

@@ -85,9 +85,12 @@ def layered(boxes: Sequence[Box], edges: Sequence[tuple[str, str]]) -> Layout:
     placed = _place(layers, sizes, forward, chains)
     routes = [_forward_route(placed, chains[(s, t)]) for s, t in forward]
     right = max((p.x + p.width for p in placed.values()), default=0)
+    lanes = 0
     for lane, (s, t) in enumerate(sorted(backs, key=lambda e: (order[e[0]], order[e[1]]))):
-        routes.append(_back_route(placed[s], placed[t], right + BACK_GAP * (lane + 1)))
-    width = right + BACK_GAP * (len(backs) + 1) + MARGIN
+        routes.append(_back_route(placed[s], placed[t], _beside(placed, placed[s], placed[t])
+                                  + BACK_GAP * (lane + 1)))
+        lanes = lane + 1
+    width = max([right, *(r.label_x for r in routes)]) + BACK_GAP * (lanes + 1) + MARGIN
     height = max((p.bottom for p in placed.values()), default=0) + MARGIN
     return Layout({i: p for i, p in placed.items() if i in order}, routes, width, height)
 
@@ -276,9 +279,19 @@ def _forward_route(placed: dict[str, Placed], chain: list[str]) -> Route:
     return Route(chain[0], chain[-1], " ".join(path), (x1 + x2) / 2, (y1 + y2) / 2, False)
 
 
+def _beside(placed: dict[str, Placed], source: Placed, target: Placed) -> float:
+    """The right edge of everything between the two ends of a loop, which it goes round."""
+    low, high = sorted((source.y, target.y))
+    return max(p.x + p.width for p in placed.values()
+               if p.bottom >= low and p.y <= high + source.height)
+
+
 def _back_route(source: Placed, target: Placed, lane: float) -> Route:
     sx, sy = source.x + source.width, source.y + source.height / 2
-    tx, ty = target.x + target.width, target.y + target.height / 2
-    path = (f"M {sx:.1f} {sy:.1f} C {lane:.1f} {sy:.1f} {lane:.1f} {ty:.1f} "
-            f"{tx + 6:.1f} {ty:.1f}")
-    return Route(source.id, target.id, path, lane - 4, (sy + ty) / 2, True)
+    tx, ty = target.x + target.width + 6, target.y + target.height / 2
+    # Control points placed so that the curve's midpoint (t = 1/2 of the cubic: an
+    # eighth of each end and three quarters of the control) lies on the lane.
+    control = (lane - (sx + tx) / 8) / 0.75
+    path = (f"M {sx:.1f} {sy:.1f} C {control:.1f} {sy:.1f} {control:.1f} {ty:.1f} "
+            f"{tx:.1f} {ty:.1f}")
+    return Route(source.id, target.id, path, lane, (sy + ty) / 2, True)

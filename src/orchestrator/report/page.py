@@ -24,6 +24,7 @@ from orchestrator.report.graph import (
 from orchestrator.report.layout import Box, Layout, Placed, Route, layered
 
 CHAR_WIDTH = 6.6  # average advance of the 12 px sans-serif the drawing uses
+ARM_CHAR_WIDTH = 5.6  # the 10 px italics of a branch arm's condition
 NODE_PADDING = 22
 MIN_NODE_WIDTH = 96
 
@@ -111,7 +112,10 @@ def draw(graph: JourneyGraph, prefix: str = "g") -> Drawing:
     edges = [DrawnEdge(edge, routes[(edge.source, edge.target)], shorten(edge.arm, 24),
                        "" if edge.count is None else f"{edge.count:,}")
              for edge in graph.edges if (edge.source, edge.target) in routes]
-    return Drawing(graph, nodes, edges, layout.width, layout.height, prefix)
+    # Room for the arms' words, which may reach past the last node.
+    width = max([layout.width, *(e.route.label_x + ARM_CHAR_WIDTH * len(e.arm) + 12
+                                 for e in edges)])
+    return Drawing(graph, nodes, edges, width, layout.height, prefix)
 
 
 def _node_lines(node: Node) -> list[str]:
