@@ -185,3 +185,57 @@ def test_journeys_graph_of_an_invalid_file_fails_as_validate_does(cli, tmp_path)
     assert drawn.code == validated.code == 2
     assert drawn.err == validated.err and f"{path}:" in drawn.err
     assert not out.exists()
+
+
+LOOP = """
+journey: nudge-until-clicked
+trigger: {on: purchase.recorded}
+steps:
+  - id: hello
+    send: {intent: relationship, template: thanks}
+  - id: wait-click
+    wait_until: {on: message.clicked, timeout: 2d}
+  - id: clicked
+    branch:
+      - if: "wait.outcome == 'event'"
+        goto: done
+      - else: nudge
+  - id: nudge
+    send: {intent: relationship, template: offer}
+  - id: again
+    branch:
+      - if: "contact.purchases_within('30d') < 3"
+        goto: wait-click
+      - else: done
+  - id: done
+    end: true
+"""
+
+
+def test_a_loop_through_a_wait_is_drawn_back_up_and_counted_each_time_round(cli, sqlite_url,
+                                                                            tmp_path):
+    world = JourneyWorld(cli, sqlite_url, tmp_path)
+    path = tmp_path / "loop.yaml"
+    path.write_text(LOOP)
+    drawn = world.run_cli("journeys", "graph", str(path), "--svg", str(tmp_path / "l.svg"))
+    world.publish(LOOP, "loop.yaml")
+    world.ingest({"id": "p1", "type": "purchase.recorded", "at": "2026-03-02T10:00:00Z",
+                  "contact": "C1", "amount": 5, "currency": "EUR"})
+    world.run("2026-03-09T11:00:00+00:00")  # three timeouts: 4, 6 and 8 March
+
+    assert drawn.code == 0, drawn.err
+    root = ET.parse(tmp_path / "l.svg").getroot()
+    backs = [(g.get("data-from"), g.get("data-to")) for g in root.iter(f"{SVG}g")
+             if g.get("class") == "edge back"]
+    assert backs == [("step:again", "step:wait-click")]
+    html = _report(world)
+    edges = _edges(html)
+    assert edges[("step:again", "step:wait-click")] == 3  # and waits again now
+    assert edges[("step:wait-click", "step:clicked")] == 3
+    assert edges[("step:clicked", "step:nudge")] == 3
+    nudges = sum(m["step"] == "nudge" for m in world.messages())
+    assert nudges == 3 == int(_funnel(html)["nudge"]["data-messages"])
+    assert int(_funnel(html)["wait-click"]["data-entered"]) == 1  # one enrolment
+    node = next(a for a in with_class(html, "node") if a.get("data-step") == "wait-click")
+    assert node["data-entered"] == "1"
+    assert "timeout 3" in html and "1 here now" in html
