@@ -146,7 +146,10 @@ def _writable(out: str) -> Path:
 
 def _write_atomically(target: Path, text: str) -> None:
     """All or nothing: a reader never sees half a page, a failure leaves no file."""
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    except OSError as error:
+        raise UsageError(f"cannot write {target}: {error.strerror}") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
