@@ -21,6 +21,16 @@ $(MOCKS): tests/providers/prism/package-lock.json
 demo: $(STAMP)
 	rm -f demo.db demo.db-wal demo.db-shm
 	$(BIN)/orchestrator --store sqlite:///demo.db demo
+	$(BIN)/orchestrator --store sqlite:///demo.db report --html report.html
+	@echo "open file://$(CURDIR)/report.html in a browser (no network needed)"
+
+# Debian's Chromium and its WebDriver: tests/browser opens the HTML report in it, headless.
+BROWSER := .venv/.browser
+$(BROWSER):
+	test -x /usr/bin/chromium && test -x /usr/bin/chromedriver || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends chromium chromium-driver; }
+	mkdir -p $(VENV) && touch $(BROWSER)
 
 # The whole suite, then, side by side: the tests that run the product end to end (CLI,
 # stores, subprocesses) again, on SQLite (the clock does not depend on the store), with
@@ -31,7 +41,7 @@ demo: $(STAMP)
 # composition root reads the wall clock), and the crash tests (tests/crash: a dispatcher
 # SIGKILLed over seeded runs). Both mostly wait on databases and subprocesses, so
 # they share the 2 cores well; each has its own temporary folder and log, printed in turn.
-test: $(STAMP) $(MOCKS)
+test: $(STAMP) $(MOCKS) $(BROWSER)
 	$(BIN)/python -m pytest --ignore=tests/crash
 	$(MAKE) --no-print-directory test-shifted
 
@@ -67,4 +77,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
 clean:
-	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm outbox .shifted
+	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm outbox .shifted report.html test-artifacts

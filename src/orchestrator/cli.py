@@ -148,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
              cmd_journeys_publish, files, (("--author",), by("who publishes")[1]))
     _command(journeys, common, "list", "versions and how many contacts are in each",
              cmd_journeys_list)
+    _command(journeys, common, "graph", "draw a journey file as a graph (SVG); publish "
+             "nothing", cmd_journeys_graph, (("file",), {"help": "a journey file"}),
+             (("--svg",), {"required": True, "metavar": "OUT.svg",
+                           "help": "where to write the drawing"}))
     _command(journeys, common, "show", "a version as recorded, its state, templates and "
              "counts per step", cmd_journeys_show, (("journey",), {}),
              (("--version",), {"type": int, "default": None, "help": "default: the latest"}))
@@ -177,6 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
              (("--channel",), {"choices": sorted(CHANNELS), "default": None}),
              (("--since",), _timestamp_option("only messages at or after this moment")),
              (("--until",), _timestamp_option("only messages at or before this moment")))
+
+    _command(commands, common, "report", "a self-contained HTML page: journey graphs with "
+             "counts, funnels, messages over time, reasons, versions (docs/report.md)",
+             cmd_report, (("--html",), {"required": True, "metavar": "OUT.html"}),
+             (("--journey",), {"default": None, "help": "only this journey"}),
+             (("--from",), {"dest": "from_", **_timestamp_option(
+                 "only facts whose business time is at or after this")}),
+             (("--to",), _timestamp_option("only facts whose business time is at or before "
+                                           "this")))
 
     review = _group(_command(commands, common, "review", "messages held for a person to "
                              "review"), "review_command")
@@ -311,6 +324,24 @@ def cmd_journeys_show(app: Any, args: argparse.Namespace) -> int:
     from orchestrator.application.journeys import show_journey
     shown = show_journey(app, args.journey, args.version)
     return _show(args, shown, lambda: console.journey_text(shown))
+
+
+def cmd_journeys_graph(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.reporting import write_journey_svg
+    path = write_journey_svg(app, args.file, args.svg)
+    print(f"{args.file}: drawn to {path}")
+    return 0
+
+
+def cmd_report(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.reporting import write_report
+    from orchestrator.audit.report_data import Window
+    written = write_report(app, args.html, journey=args.journey,
+                           window=Window(args.from_, args.to))
+    _behind(written.behind)
+    print(f"report written to {written.path} ({written.versions} journey version(s), "
+          f"{written.messages:,} message(s))")
+    return 0
 
 
 def cmd_journeys_lifecycle(app: Any, args: argparse.Namespace) -> int:

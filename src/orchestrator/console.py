@@ -7,6 +7,8 @@ import time
 from collections import Counter
 from typing import Any
 
+from orchestrator.domain.policy.rule_words import plain_words
+
 
 class ProgressLine:
     """Periodic counts on standard error (a terminal, or when asked)."""
@@ -55,35 +57,6 @@ def render_why(chain: dict[str, Any]) -> str:
         detail = entry.get("rule") or entry.get("channel") or entry.get("touchpoint") or ""
         lines.append(f"  {entry['at']}  {entry['status']:<16} {detail}")
     return "\n".join(lines)
-
-
-# What each policy rule id means, in a marketer's words (docs/decisions.md).
-PLAIN_WORDS = {
-    "relationship.requires_marketing_consent": "no consent to marketing on a private channel",
-    "relationship.requires_known_customer": "not a known customer (no purchase or verified "
-                                            "identity)",
-    "transactional.requires_transactional_consent": "no consent to service messages",
-    "stakeholder.no_marketing": "press, regulator or competitor: no marketing",
-    "public.segment_never_public": "a segment offer is never posted publicly",
-    "public.no_personal_data": "a public post may not carry personal data",
-    "mention.held_for_review": "reply to a hostile, press or competitor mention: a person "
-                               "decides",
-    "suppression.wins": "unsubscribed, bounced, complained or opted out on that channel",
-    "suppression.erased": "the contact's data was erased",
-    "sms.quiet_hours": "outside 08:00-21:00 in the recipient's time zone",
-    "sms.timezone_unknown": "the recipient's time zone is unknown",
-    "cap.daily": "daily frequency cap reached on that channel",
-    "cap.weekly": "weekly frequency cap reached on that channel",
-    "channel.unavailable": "no channel able to carry it is configured",
-    "private.requires_recipient": "no address or number for a private channel",
-}
-
-
-def plain_words(rule: str) -> str:
-    """A marketer's reading of a policy rule id ("" for one without)."""
-    if rule.startswith("cap.") and rule not in PLAIN_WORDS:
-        return "frequency cap reached on that channel"
-    return PLAIN_WORDS.get(rule, "")
 
 
 def reason_text(reason: str | None) -> str:

@@ -16,7 +16,8 @@ PACKAGE = SOURCE / "orchestrator"
 ROOMS = ("orchestrator.campaigns.language", "orchestrator.campaigns.runtime",
          "orchestrator.application", "orchestrator.audit", "orchestrator.channels",
          "orchestrator.domain", "orchestrator.ingest", "orchestrator.persistence",
-         "orchestrator.projections", "orchestrator.rendering", "orchestrator.store",
+         "orchestrator.projections", "orchestrator.rendering", "orchestrator.report",
+         "orchestrator.store",
          "orchestrator.demo", "orchestrator.bootstrap", "orchestrator.cli",
          "orchestrator.console", "orchestrator.errors", "orchestrator.service")
 
@@ -137,6 +138,16 @@ def test_the_domain_does_no_io_and_depends_on_nothing_of_ours():
                 if module.startswith("orchestrator."):
                     assert module.startswith(("orchestrator.domain", "orchestrator.errors")), (
                         f"{name} imports {module}")
+
+
+def test_drawing_a_report_reads_no_store_and_sends_nothing():
+    """The report room draws what it is given: counts come from audit.report_data."""
+    for module in (m for m in _modules() if m.startswith("orchestrator.report")):
+        reached = _reachable(module)
+        assert not {m for m in reached if m.startswith((
+            "orchestrator.store", "orchestrator.persistence", "orchestrator.projections",
+            "orchestrator.channels", "orchestrator.application",
+            "orchestrator.campaigns.runtime"))}, module
 
 
 def test_the_language_does_not_know_how_journeys_run():
