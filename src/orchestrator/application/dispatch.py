@@ -74,6 +74,9 @@ MAX_ATTEMPTS = 8
 CONCURRENCY = 16
 FAILOVER_PASSES = 3  # email fails, then sms, then mail: at most one pass per private channel
 
+# What building a message can fail with: it cannot be sent on that channel as it is.
+UNRENDERABLE = (PermanentRejection, TemplateError)
+
 # Provider feedback that proves a message left: the provider had it.
 _PROOF_OF_SENDING = (ev.MessageDelivered, ev.MessageOpened, ev.MessageClicked,
                      ev.MessageBounced)
@@ -253,9 +256,9 @@ class _Dispatcher:
             # Built here, in the dispatching thread: the store is read by one thread only;
             # the workers only talk to providers.
             try:
-                outbound = _outbound(self.store, _scheduled(due), due.chosen.channel,
+                outbound = outbound_message(self.store, _scheduled(due), due.chosen.channel,
                                      self.renderer, self.settings, contacts=contacts)
-            except (PermanentRejection, TemplateError) as error:
+            except UNRENDERABLE as error:
                 done_now: Future[_Outcome] = Future()
                 done_now.set_result(_Outcome(due, refused=error))
                 futures.add(done_now)
@@ -480,9 +483,11 @@ def _record(store: Store, outcomes: list[NewFact], recorded_at: datetime) -> Non
             unit.append_facts(outcomes, recorded_at=recorded_at)
 
 
-def _outbound(store: Store, scheduled: je.MessageScheduled, channel: str,
-              renderer: TemplateRenderer, settings: DispatchSettings,
-              *, contacts: Mapping[str, Any] | None = None) -> OutboundMessage:
+def outbound_message(store: Store, scheduled: je.MessageScheduled, channel: str,
+                     renderer: TemplateRenderer, settings: DispatchSettings,
+                     *, contacts: Mapping[str, Any] | None = None) -> OutboundMessage:
+    """The message as a channel gets it, rendered in memory (raises one of
+    :data:`UNRENDERABLE` when it cannot be built for that channel)."""
     brand = {"name": settings.brand_name, "postal_address": settings.postal_address}
     # The templates pinned in the message's journey version (SPEC "Journeys: YAML").
     renderer = renderer.for_version(scheduled.journey, scheduled.version)
