@@ -233,9 +233,11 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
     By default this is the next real run: it continues from the engine's recorded clock
     and enrolments. With ``window_from`` it is a what-if (``simulate``): the recorded
     clock and enrolments are ignored, touchpoints before ``window_from`` are folded into
-    the contacts' facts as already processed, recorded decisions and sends before it are
-    remembered for the caps (their undecided or unsent messages are left alone), and the
-    touchpoints from ``window_from`` to ``until`` are played in ``at`` order. ``versions``
+    the contacts' facts as already processed, the engine's recorded facts dated before it
+    are restored (enrolments as they stood then go on; a new version has none), recorded
+    decisions and sends before it are remembered for the caps (their undecided or unsent
+    messages are left alone), and the touchpoints from ``window_from`` to ``until`` are
+    played in ``at`` order. ``versions``
     replaces the published versions (a candidate beside those in force)."""
     thresholds = thresholds or StageThresholds()
     versions = published_versions(store) if versions is None else versions
@@ -272,13 +274,9 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
                     history.observe_feedback(event, memory)
             else:
                 pending.append((at, recorded.position, event))
-        elif window_from is not None:
-            # A what-if starts with no enrolments; what was decided and sent before its
-            # window still counts toward the caps.
-            if isinstance(event, _REMEMBERED_FACTS) and _before(event, window_from):
-                memory.remember(event)
-        elif isinstance(event, (je.ContactEnrolled, je.StepEntered, je.WaitEnded,
-                                je.EnrolmentEnded, je.MessageScheduled)):
+        elif window_from is not None and not _before(event, window_from):
+            continue  # a what-if sees the engine's record as it stood at its window's start
+        elif isinstance(event, _ENGINE_FACTS):
             engine.restore(event)
             memory.remember(event)
         elif isinstance(event, _REMEMBERED_FACTS):
@@ -336,6 +334,8 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
                           engine_version, memory, known)
 
 
+_ENGINE_FACTS = (je.ContactEnrolled, je.StepEntered, je.WaitEnded, je.EnrolmentEnded,
+                 je.MessageScheduled)
 _REMEMBERED_FACTS = (je.MessageScheduled, je.MessageDecided, je.MessageSent,
                      je.MessageFailed, je.ReviewApproved)
 
