@@ -292,6 +292,23 @@ def test_a_new_journey_after_a_run_remembers_the_sends_before_the_window(scenari
     assert any(rule.startswith("cap.") for rule in simulated["candidate"]["by_reason"])
 
 
+def test_a_message_deferred_before_the_window_is_decided_in_it(scenario, tmp_path):
+    # At 02:00 the SMS thanking C2 for the 22:30 purchase waits for 08:00 (quiet hours);
+    # sent at 08:00, it takes C2's SMS slot of the day before the new journey's 09:00 one.
+    start = "2026-03-11T02:00:30+00:00"
+    scenario.ok("ingest", str(write_jsonl(tmp_path / "more.jsonl", purchase(
+        "p5b", "2026-03-11T09:00:00+00:00", "C2"))))
+    scenario.run(start)
+    candidate = tmp_path / "follow-up.yaml"
+    candidate.write_text(NEW_JOURNEY)
+
+    simulated = assert_simulation_equals_a_real_run(
+        scenario, candidate, start, END, "follow-up")
+
+    assert simulated["candidate"]["by_reason"].get("cap.daily") or (
+        simulated["candidate"]["by_reason"].get("cap.weekly"))
+
+
 def test_the_text_table_shows_both_versions_and_the_difference(scenario, tmp_path):
     candidate = tmp_path / "after-purchase.yaml"
     candidate.write_text(WAITS_AND_CAPS)

@@ -235,8 +235,9 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
     clock and enrolments are ignored, touchpoints before ``window_from`` are folded into
     the contacts' facts as already processed, the engine's recorded facts dated before it
     are restored (enrolments as they stood then go on; a new version has none), recorded
-    decisions and sends before it are remembered for the caps (their undecided or unsent
-    messages are left alone), and the touchpoints from ``window_from`` to ``until`` are
+    decisions and sends before it are remembered for the caps (a message undecided at the
+    window's start is decided in it; one chosen before it is not sent again), and the
+    touchpoints from ``window_from`` to ``until`` are
     played in ``at`` order. ``versions``
     replaces the published versions (a candidate beside those in force)."""
     thresholds = thresholds or StageThresholds()
@@ -282,7 +283,8 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
         elif isinstance(event, _REMEMBERED_FACTS):
             memory.remember(event)
     if window_from is not None:
-        memory.undecided.clear()
+        # Chosen before the window: sent (or not) outside it. Undecided at its start: decided
+        # in it, as a run continuing from there would (they take their place in the caps).
         memory.unsent.clear()
         clock = None
     pending.sort(key=lambda item: (item[0], item[1]))
