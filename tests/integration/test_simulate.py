@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -168,6 +169,23 @@ def test_on_the_demos_data_from_its_start_simulate_counts_what_a_run_does(demo, 
     assert mine["by_channel"] != theirs["by_channel"]
 
 
+def test_a_candidate_that_a_rule_suppresses_shows_the_difference_per_reason(demo, tmp_path):
+    store, first = demo
+    store.ok("journeys", "publish", *example_journeys())
+    candidate = tmp_path / "mention-replies.yaml"
+    candidate.write_text((REPOSITORY / "examples" / "journeys" / "mention-replies.yaml")
+                         .read_text().replace("audience: public", "audience: segment"))
+
+    simulated = assert_simulation_equals_a_real_run(
+        store, candidate, first, DEMO_NOW.isoformat(), "mention-replies")
+
+    mine, theirs = simulated["candidate"], simulated["in_force"]
+    assert theirs["by_status"].get("sent", 0) > 0
+    assert mine["by_reason"].get("public.segment_never_public") == theirs["by_status"]["sent"]
+    assert "public.segment_never_public" not in theirs["by_reason"]
+    assert mine["by_channel"].get("social", 0) == 0
+
+
 def test_on_the_demos_data_after_a_catch_up_a_new_journey_counts_what_a_run_does(
         demo, tmp_path):
     store, _ = demo
@@ -317,7 +335,7 @@ def test_the_text_table_shows_both_versions_and_the_difference(scenario, tmp_pat
 
     header = result.out.splitlines()[1]
     assert "candidate v2" in header and "in force v1" in header and "difference" in header
-    assert "cap.weekly (weekly frequency cap reached on that channel)" in result.out
+    assert re.search(r"reason cap.weekly .* weekly frequency cap reached", result.out)
     assert "goals reached" in result.out
 
 
