@@ -50,7 +50,7 @@ def fingerprint(url: str) -> dict[str, str]:
             "wal": hashlib.sha256(wal.read_bytes() if wal.exists() else b"").hexdigest()}
 
 
-class Store:
+class CliStore:
     """One store driven through the command line, with its templates folder."""
 
     def __init__(self, cli, url: str, templates: Path, folder: Path):
@@ -94,20 +94,20 @@ class Store:
                          and line["enrolment"] in enrolments and line["reason"] == "goal"),
         }
 
-    def copy(self, name: str) -> Store:
+    def copy(self, name: str) -> CliStore:
         folder = self.folder / name
         folder.mkdir()
-        return Store(self.cli, copy_store(self.url, folder / "store.db"), self.templates,
+        return CliStore(self.cli, copy_store(self.url, folder / "store.db"), self.templates,
                      folder)
 
 
-def verify_line(store: Store) -> str:
+def verify_line(store: CliStore) -> str:
     result = store("audit", "verify")
     assert result.code == 0, result.out
     return result.out.split(" (")[0]  # without the timing
 
 
-def assert_simulation_equals_a_real_run(store: Store, candidate: Path, start: str,
+def assert_simulation_equals_a_real_run(store: CliStore, candidate: Path, start: str,
                                         end: str, journey: str) -> dict:
     """Simulate on ``store``; publish and run on a copy; the same counts. Also the version
     in force (a second copy, run as it is). The store itself is left as it was."""
@@ -135,14 +135,14 @@ DEMO_CANDIDATE = (REPOSITORY / "examples" / "journeys" / "second-purchase.yaml")
 
 
 @pytest.fixture
-def demo(cli, tmp_path) -> tuple[Store, str]:
+def demo(cli, tmp_path) -> tuple[CliStore, str]:
     """The demo's population (few contacts), ingested; returns the store and the first
     touchpoint's moment."""
     buffer = io.StringIO()
     generate(buffer, contacts=60, seed=11)
     touchpoints = tmp_path / "population.jsonl"
     touchpoints.write_text(buffer.getvalue())
-    store = Store(cli, f"sqlite:///{tmp_path / 'store.db'}", REPOSITORY / "templates",
+    store = CliStore(cli, f"sqlite:///{tmp_path / 'store.db'}", REPOSITORY / "templates",
                   tmp_path)
     store.ok("ingest", str(touchpoints))
     first = json.loads(buffer.getvalue().splitlines()[0])["at"]
@@ -263,9 +263,9 @@ NEW_JOURNEY = WAITS_AND_CAPS.replace("journey: after-purchase", "journey: follow
 
 
 @pytest.fixture
-def scenario(cli, tmp_path) -> Store:
+def scenario(cli, tmp_path) -> CliStore:
     world = JourneyWorld(cli, f"sqlite:///{tmp_path / 'store.db'}", tmp_path)
-    store = Store(cli, world.url, world.templates, tmp_path)
+    store = CliStore(cli, world.url, world.templates, tmp_path)
     store.ok("ingest", str(write_jsonl(tmp_path / "people.jsonl", *PEOPLE, *BEFORE,
                                        *WINDOW)))
     world.publish(THANKS_ON_PURCHASE)
@@ -346,7 +346,7 @@ def test_postgresql_gives_the_same_answer_as_sqlite(cli, tmp_path, postgres_url)
     answers = []
     for url in (f"sqlite:///{tmp_path / 'store.db'}", postgres_url):
         world = JourneyWorld(cli, url, tmp_path)
-        store = Store(cli, url, world.templates, tmp_path)
+        store = CliStore(cli, url, world.templates, tmp_path)
         store.ok("ingest", str(write_jsonl(tmp_path / "people.jsonl", *PEOPLE, *BEFORE,
                                            *WINDOW)))
         world.publish(THANKS_ON_PURCHASE, "in-force.yaml")
@@ -377,3 +377,14 @@ def test_from_after_to_is_a_usage_error(scenario, tmp_path):
 
     assert result.code == 2
     assert "is after --to" in result.err
+
+
+def test_an_archived_journey_is_refused_as_publish_refuses_it(scenario, tmp_path):
+    scenario.ok("journeys", "archive", "after-purchase", "--actor", "ana")
+    candidate = tmp_path / "after-purchase.yaml"
+    candidate.write_text(WAITS_AND_CAPS)
+
+    result = scenario("simulate", str(candidate), "--from", PEOPLE[0]["at"], "--to", END)
+
+    assert result.code == 2
+    assert "archived" in result.err

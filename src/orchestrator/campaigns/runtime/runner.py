@@ -203,7 +203,6 @@ class RunComputation:
     high_water: int
     engine_version: int
     memory: PolicyMemory
-    versions: dict[tuple[str, int], PublishedVersion]
 
 
 def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates_dir: str,
@@ -231,15 +230,14 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
     """The engine and the policy desk over the log, up to ``until``, recording nothing.
 
     By default this is the next real run: it continues from the engine's recorded clock
-    and enrolments. With ``window_from`` it is a what-if (``simulate``): the recorded
-    clock and enrolments are ignored, touchpoints before ``window_from`` are folded into
-    the contacts' facts as already processed, the engine's recorded facts dated before it
-    are restored (enrolments as they stood then go on; a new version has none), recorded
-    decisions and sends before it are remembered for the caps (a message undecided at the
-    window's start is decided in it; one chosen before it is not sent again), and the
-    touchpoints from ``window_from`` to ``until`` are
-    played in ``at`` order. ``versions``
-    replaces the published versions (a candidate beside those in force)."""
+    and enrolments. With ``window_from`` it is a what-if (``simulate``, docs/simulate.md):
+    the engine's clock is ignored; touchpoints before ``window_from`` are folded into the
+    contacts' facts as already processed; the engine's recorded facts dated before it are
+    restored as they stood then (enrolments go on; a version that never ran has none);
+    decisions and sends before it count toward the caps (a message undecided at the
+    window's start is decided in it, one chosen before it is not sent again); and the
+    touchpoints from ``window_from`` to ``until`` are played in ``at`` order.
+    ``versions`` replaces the published versions (a candidate beside those in force)."""
     thresholds = thresholds or StageThresholds()
     versions = published_versions(store) if versions is None else versions
     lifecycle = lifecycle_states(store)
@@ -250,7 +248,7 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
                       pinned=pinned_templates(versions))
     clock, high_water, engine_version = _progress(store)
     if window_from is not None:
-        clock, high_water = window_from, 0
+        clock, high_water = None, 0  # a what-if does not continue from the engine's clock
     pending: list[tuple[datetime, int, Any]] = []
     last_position = 0
     unusable: dict[int, tuple[str, str]] = {}  # position -> (event type, reason)
@@ -286,14 +284,12 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
         # Chosen before the window: sent (or not) outside it. Undecided at its start: decided
         # in it, as a run continuing from there would (they take their place in the caps).
         memory.unsent.clear()
-        clock = None
     pending.sort(key=lambda item: (item[0], item[1]))
     due = [item for item in pending if item[0] <= until]
     start = window_from or clock or (due[0][0] if due else None)
     report = RunReport(started_at=start, until=until, journeys=len(engine.latest))
-    known = {(v.id, v.version): v for v in versions}
     if start is None or start > until:
-        return RunComputation(report, None, high_water, engine_version, memory, known)
+        return RunComputation(report, None, high_water, engine_version, memory)
     engine.apply_lifecycle(lifecycle, start)
     run = _Run(engine, history, memory, desk, until, recorded_at)
     timeline = _timeline(due, engine.broadcasts(), start, until, clock)
@@ -333,7 +329,7 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
             "consumer": "engine", "position": position, "event_type": kind, "reason": why})
         for position, (kind, why) in sorted(unusable.items()) if position not in reported)
     return RunComputation(report, run.emitted, max(last_position, high_water),
-                          engine_version, memory, known)
+                          engine_version, memory)
 
 
 _ENGINE_FACTS = (je.ContactEnrolled, je.StepEntered, je.WaitEnded, je.EnrolmentEnded,
