@@ -164,8 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
              "recorded history, beside the version in force; sends and writes nothing",
              cmd_simulate, (("file",), {"help": "the candidate journey (YAML)"}),
              (("--from",), {"dest": "from_", "required": True, "type": _timestamp,
+                            "metavar": "TS",
                             "help": "the window's first moment (ISO-8601 with offset)"}),
-             (("--to",), {"required": True, "type": _timestamp,
+             (("--to",), {"required": True, "type": _timestamp, "metavar": "TS",
                           "help": "the window's last moment (ISO-8601 with offset)"}),
              (("--policy",), {"default": None, "help": "channel policy rules (default: "
                               "./policy.yaml if present, else the SPEC's defaults)"}))
