@@ -1,8 +1,10 @@
 """``make bench``: throughput and memory, each next to a reference measured in the same run.
 
 Targets are checked here, never in unit tests. Sizes can be lowered for a quick look:
-``BENCH_TOUCHPOINTS=20000 BENCH_BIG=100000 make bench``. The dispatch rows (bench/dispatch.py,
-also runnable alone as ``python -m bench.dispatch``) take ``BENCH_DISPATCH`` and friends.
+``BENCH_TOUCHPOINTS=20000 BENCH_BIG=100000 make bench``. The simulate row
+(bench/simulate.py, also ``python -m bench.simulate``) takes ``BENCH_SIMULATE_CONTACTS``.
+The dispatch rows (bench/dispatch.py, also runnable alone as ``python -m bench.dispatch``)
+take ``BENCH_DISPATCH`` and friends.
 """
 
 from __future__ import annotations
@@ -437,6 +439,9 @@ def main() -> int:
                            "<= 1.25 (flat)", big_rss / small_rss <= 1.25))
         results.append(row(f"ingest {BIG:,} lines, touchpoints/s", f"{big_rate:,.0f}", "-", "-",
                            "-", None))
+        from bench.simulate import bench_simulate
+        print("simulate beside a real run of the same month ...", file=sys.stderr)
+        results.extend(bench_simulate(folder / "simulate", row))
         from bench.dispatch import bench_dispatch
         results.extend(bench_dispatch(folder / "dispatch", row))
     print("| measure | ours | reference (same run) | ratio | target | verdict |")

@@ -174,6 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
              outbox,
              (("--policy",), {"default": None, "help": "channel policy rules (default: "
                               "./policy.yaml if present, else the SPEC's defaults)"}))
+    _command(commands, common, "simulate", "what-if: a journey file over a window of "
+             "recorded history, beside the version in force; sends and writes nothing",
+             cmd_simulate, (("file",), {"help": "the candidate journey (YAML)"}),
+             (("--from",), {"dest": "from_", "required": True, "type": _timestamp,
+                            "metavar": "TS",
+                            "help": "the window's first moment (ISO-8601 with offset)"}),
+             (("--to",), {"required": True, "type": _timestamp, "metavar": "TS",
+                          "help": "the window's last moment (ISO-8601 with offset)"}),
+             (("--policy",), {"default": None, "help": "channel policy rules (default: "
+                              "./policy.yaml if present, else the SPEC's defaults)"}))
     _command(commands, common, "messages", "messages with their status (from the read "
              "model)", cmd_messages, (("--contact",), {"default": None}),
              (("--journey",), {"default": None, "help": "only this journey's messages"}),
@@ -377,6 +387,16 @@ def cmd_run(app: Any, args: argparse.Namespace) -> int:
         else None)
     print("live: stopped", flush=True)
     return 0
+
+
+def cmd_simulate(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.simulating import simulate
+    progress = console.PlayedLine(sys.stderr.isatty())
+    try:
+        result = simulate(app, args.file, args.from_, args.to, progress=progress)
+    finally:
+        progress.done()
+    return _show(args, result.as_json(), lambda: console.simulation_text(result.as_json()))
 
 
 def cmd_serve(app: Any, args: argparse.Namespace) -> int:

@@ -295,3 +295,58 @@ def test_sent_text(sent: Any) -> str:
     return (f"sent once on {sent.channel} to the test address {sent.sent_to} (provider id "
             f"{sent.provider_id}); recorded as test message {sent.preview.message_id} at "
             f"position {sent.position:,}, which no message list or report counts")
+
+
+class PlayedLine:
+    """``simulate``'s progress on standard error: touchpoints played so far, per run."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.shown = False
+
+    def __call__(self, label: str, touchpoints: int) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\rsimulate ({label}): {touchpoints:,} touchpoints played")
+            sys.stderr.flush()
+            self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def simulation_text(result: dict[str, Any]) -> str:
+    """Side by side: the candidate, the version in force, and the difference, per row
+    (enrolled, messages, each channel, status and reason, goals); a reason's rule id is
+    followed by its plain words."""
+    candidate, in_force = result["candidate"], result["in_force"]
+    rows: list[tuple[str, int, int | None, str]] = []
+
+    def add(label: str, key: str, sub: str | None = None, words: str = "") -> None:
+        def value(summary: dict[str, Any] | None) -> int | None:
+            if summary is None:
+                return None
+            return summary[key].get(sub, 0) if sub is not None else summary[key]
+        rows.append((label, value(candidate) or 0, value(in_force), words))
+
+    add("enrolled", "enrolled")
+    add("messages", "messages")
+    for key, title in (("by_channel", "channel"), ("by_status", "status"),
+                       ("by_reason", "reason")):
+        for name in sorted(set(candidate[key]) | set((in_force or {}).get(key, {}))):
+            add(f"  {title} {name}", key, name,
+                plain_words(name) if key == "by_reason" else "")
+    add("goals reached", "goals")
+    heads = (f"candidate v{candidate['version']}",
+             f"in force v{in_force['version']}" if in_force else "in force: none",
+             "difference")
+    width = max(len(label) for label, *_ in rows)
+    lines = [f"{candidate['journey']} from {result['from']} to {result['to']} "
+             f"(simulated: nothing sent, nothing recorded)",
+             f"{'':<{width}}  {heads[0]:>14}  {heads[1]:>14}  {heads[2]:>10}"]
+    for label, mine, theirs, words in rows:
+        other = "-" if theirs is None else f"{theirs:,}"
+        delta = "" if theirs is None else f"{mine - theirs:+,}" if mine != theirs else "0"
+        lines.append(f"{label:<{width}}  {mine:>14,}  {other:>14}  {delta:>10}"
+                     + (f"  {words}" if words else ""))
+    return "\n".join(lines)

@@ -83,6 +83,9 @@ IN_FLIGHT_PER_WORKER = 4  # hand-overs queued a worker: the pool never idles whi
 # dispatching thread claims, renders or records
 FAILOVER_PASSES = 3  # email fails, then sms, then mail: at most one pass per private channel
 
+# What building a message can fail with: it cannot be sent on that channel as it is.
+UNRENDERABLE = (PermanentRejection, TemplateError)
+
 # Provider feedback that proves a message left: the provider had it.
 _PROOF_OF_SENDING = (ev.MessageDelivered, ev.MessageOpened, ev.MessageClicked,
                      ev.MessageBounced)
@@ -301,9 +304,9 @@ class _Dispatcher:
         """Render in the dispatching thread (the store is read by one thread only; the
         workers only talk to providers), then hand over in a worker."""
         try:
-            outbound = _outbound(self.store, _scheduled(due), due.chosen.channel,
-                                 self.renderer, self.settings, contacts=contacts)
-        except (PermanentRejection, TemplateError) as error:
+            outbound = outbound_message(self.store, _scheduled(due), due.chosen.channel,
+                                        self.renderer, self.settings, contacts=contacts)
+        except UNRENDERABLE as error:
             refused: Future[_Outcome] = Future()
             refused.set_result(_Outcome(due, refused=error))
             return refused
@@ -501,9 +504,11 @@ def _record(store: Store, outcomes: list[NewFact], recorded_at: datetime) -> Non
             unit.append_facts(outcomes, recorded_at=recorded_at)
 
 
-def _outbound(store: Store, scheduled: je.MessageScheduled, channel: str,
-              renderer: TemplateRenderer, settings: DispatchSettings,
-              *, contacts: Mapping[str, Any] | None = None) -> OutboundMessage:
+def outbound_message(store: Store, scheduled: je.MessageScheduled, channel: str,
+                     renderer: TemplateRenderer, settings: DispatchSettings,
+                     *, contacts: Mapping[str, Any] | None = None) -> OutboundMessage:
+    """The message as a channel gets it, rendered in memory (raises one of
+    :data:`UNRENDERABLE` when it cannot be built for that channel)."""
     # The templates pinned in the message's journey version (SPEC "Journeys: YAML").
     renderer = renderer.for_version(scheduled.journey, scheduled.version)
     if channel == "social":

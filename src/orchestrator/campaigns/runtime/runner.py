@@ -192,12 +192,54 @@ def event_fields(event: Any, touchpoint_type: str) -> dict[str, Any]:
     return fields
 
 
+@dataclass
+class RunComputation:
+    """What a run computed before anything is recorded: the facts it emits, its report,
+    and what recording them needs (the engine's high-water position and stream version).
+    ``emitted`` is None when there was nothing to run (no touchpoint due)."""
+
+    report: RunReport
+    emitted: list[Emitted] | None
+    high_water: int
+    engine_version: int
+    memory: PolicyMemory
+
+
 def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates_dir: str,
               thresholds: StageThresholds | None = None, policy: PolicyConfig | None = None,
               channels: frozenset[str] = CHANNELS,
               progress: Callable[[int], None] | None = None) -> RunReport:
+    computed = compute_run(store, until, recorded_at=recorded_at, templates_dir=templates_dir,
+                           thresholds=thresholds, policy=policy, channels=channels,
+                           progress=progress)
+    report = computed.report
+    if computed.emitted is None:
+        return report
+    report.recorded = _record(store, computed.emitted, until, computed.high_water,
+                              recorded_at, computed.engine_version)
+    report.unsent = sorted(computed.memory.unsent)
+    return report
+
+
+def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templates_dir: str,
+                thresholds: StageThresholds | None = None, policy: PolicyConfig | None = None,
+                channels: frozenset[str] = CHANNELS,
+                progress: Callable[[int], None] | None = None,
+                versions: list[PublishedVersion] | None = None,
+                window_from: datetime | None = None) -> RunComputation:
+    """The engine and the policy desk over the log, up to ``until``, recording nothing.
+
+    By default this is the next real run: it continues from the engine's recorded clock
+    and enrolments. With ``window_from`` it is a what-if (``simulate``, docs/simulate.md):
+    the engine's clock is ignored; touchpoints before ``window_from`` are folded into the
+    contacts' facts as already processed; the engine's recorded facts dated before it are
+    restored as they stood then (enrolments go on; a version that never ran has none);
+    decisions and sends before it count toward the caps (a message undecided at the
+    window's start is decided in it, one chosen before it is not sent again); and the
+    touchpoints from ``window_from`` to ``until`` are played in ``at`` order.
+    ``versions`` replaces the published versions (a candidate beside those in force)."""
     thresholds = thresholds or StageThresholds()
-    versions = published_versions(store)
+    versions = published_versions(store) if versions is None else versions
     lifecycle = lifecycle_states(store)
     history = _History(thresholds)
     engine = JourneyEngine(versions, history.view)
@@ -205,6 +247,8 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
     desk = PolicyDesk(TemplateCatalog(templates_dir), thresholds, policy, live=channels,
                       pinned=pinned_templates(versions))
     clock, high_water, engine_version = _progress(store)
+    if window_from is not None:
+        clock, high_water = None, 0  # a what-if does not continue from the engine's clock
     pending: list[tuple[datetime, int, Any]] = []
     last_position = 0
     unusable: dict[int, tuple[str, str]] = {}  # position -> (event type, reason)
@@ -220,26 +264,32 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
             continue
         if isinstance(event, ev.TouchpointRecorded):
             at = datetime.fromisoformat(event.at)
-            if clock is not None and recorded.position <= high_water and at <= clock:
+            if (window_from is not None and at < window_from) or (
+                    window_from is None and clock is not None
+                    and recorded.position <= high_water and at <= clock):
                 history.observe(event)
                 memory.remember(event)
                 if isinstance(event, ev.MessageFeedbackRecorded):
                     history.observe_feedback(event, memory)
             else:
                 pending.append((at, recorded.position, event))
-        elif isinstance(event, (je.ContactEnrolled, je.StepEntered, je.WaitEnded,
-                                je.EnrolmentEnded, je.MessageScheduled)):
+        elif window_from is not None and not _before(event, window_from):
+            continue  # a what-if sees the engine's record as it stood at its window's start
+        elif isinstance(event, _ENGINE_FACTS):
             engine.restore(event)
             memory.remember(event)
-        elif isinstance(event, je.MessageDecided | je.MessageSent | je.MessageFailed
-                        | je.ReviewApproved):
+        elif isinstance(event, _REMEMBERED_FACTS):
             memory.remember(event)
+    if window_from is not None:
+        # Chosen before the window: sent (or not) outside it. Undecided at its start: decided
+        # in it, as a run continuing from there would (they take their place in the caps).
+        memory.unsent.clear()
     pending.sort(key=lambda item: (item[0], item[1]))
     due = [item for item in pending if item[0] <= until]
-    start = clock or (due[0][0] if due else None)
+    start = window_from or clock or (due[0][0] if due else None)
     report = RunReport(started_at=start, until=until, journeys=len(engine.latest))
     if start is None or start > until:
-        return report
+        return RunComputation(report, None, high_water, engine_version, memory)
     engine.apply_lifecycle(lifecycle, start)
     run = _Run(engine, history, memory, desk, until, recorded_at)
     timeline = _timeline(due, engine.broadcasts(), start, until, clock)
@@ -278,10 +328,19 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
         Emitted(FAILURES_STREAM, je.EventProcessingFailed, {
             "consumer": "engine", "position": position, "event_type": kind, "reason": why})
         for position, (kind, why) in sorted(unusable.items()) if position not in reported)
-    report.recorded = _record(store, run.emitted, until, max(last_position, high_water),
-                              recorded_at, engine_version)
-    report.unsent = sorted(memory.unsent)
-    return report
+    return RunComputation(report, run.emitted, max(last_position, high_water),
+                          engine_version, memory)
+
+
+_ENGINE_FACTS = (je.ContactEnrolled, je.StepEntered, je.WaitEnded, je.EnrolmentEnded,
+                 je.MessageScheduled)
+_REMEMBERED_FACTS = (je.MessageScheduled, je.MessageDecided, je.MessageSent,
+                     je.MessageFailed, je.ReviewApproved)
+
+
+def _before(event: Any, moment: datetime) -> bool:
+    at = getattr(event, "at", None)
+    return at is not None and datetime.fromisoformat(at) < moment
 
 
 class _Run:
@@ -339,7 +398,7 @@ class _Run:
         for item in produced:
             self.emitted.append(item)
             if item.event_class is je.MessageScheduled:
-                scheduled = _as_event(item, self.recorded_at)
+                scheduled = as_event(item, self.recorded_at)
                 self.memory.remember(scheduled)
                 self.decide(scheduled.message, datetime.fromisoformat(scheduled.at), timeline)
 
@@ -356,13 +415,14 @@ class _Run:
                        decision_event_fields(scheduled, decision, moment,
                                              self.memory.released.get(message)))
         self.emitted.append(item)
-        self.memory.remember(_as_event(item, self.recorded_at))
+        self.memory.remember(as_event(item, self.recorded_at))
         if decision.status == "deferred" and decision.not_before is not None and (
                 decision.not_before <= self.until):
             heapq.heappush(timeline, (decision.not_before, (2, 0, message), message))
 
 
-def _as_event(item: Emitted, recorded_at: datetime) -> Any:
+def as_event(item: Emitted, recorded_at: datetime) -> Any:
+    """An emitted fact as the event it becomes when recorded (not recorded here)."""
     return item.event_class(originator_id=item.stream, originator_version=1,
                             timestamp=recorded_at, **item.fields)
 

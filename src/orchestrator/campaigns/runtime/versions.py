@@ -106,6 +106,19 @@ def publish(store: Store, paths: Iterable[str], templates_dir: str, *, author: s
     return outcomes
 
 
+def candidate_version(journey: Journey, latest: PublishedVersion | None, templates_dir: str,
+                      *, author: str, now: datetime) -> PublishedVersion:
+    """The version ``publish`` would record for a validated journey, without recording it
+    (``simulate``): the next version of its id with the templates pinned as the folder
+    holds them now; the latest version itself when publishing would change nothing."""
+    pinned = pin_templates(templates_dir, _template_names(journey))
+    digest = version_digest(journey.source_digest, pinned)
+    if latest is not None and latest.digest == digest:
+        return latest
+    return PublishedVersion(journey, (latest.version if latest else 0) + 1, digest, author,
+                            now.isoformat(), journey.source_path, pinned)
+
+
 def published_versions(store: Store, *, latest_only: bool = False) -> list[PublishedVersion]:
     """Every published version (or each journey's latest), oldest first."""
     versions: dict[tuple[str, int], PublishedVersion] = {}
@@ -142,9 +155,12 @@ class VersionRenderers(TemplateRenderer):
     the templates folder. Each version's templates are compiled once per run."""
 
     def __init__(self, store: Store, templates_dir: str | os.PathLike[str], *,
-                 limits: RenderLimits | None = None):
+                 limits: RenderLimits | None = None,
+                 versions: Iterable[PublishedVersion] | None = None):
         super().__init__(templates_dir, limits=limits)
         self._store = store
+        # A what-if renders a candidate that is not published: its versions are given.
+        self._given = None if versions is None else list(versions)
         self._versions: dict[tuple[str, int], TemplateRenderer] | None = None
 
     def for_version(self, journey: str | None, version: int | None) -> TemplateRenderer:
@@ -154,7 +170,8 @@ class VersionRenderers(TemplateRenderer):
             self._versions = {
                 (v.id, v.version): TemplateRenderer(self.directory, limits=self.limits,
                                                     pinned=v.templates)
-                for v in published_versions(self._store) if v.templates is not None}
+                for v in (published_versions(self._store) if self._given is None
+                          else self._given) if v.templates is not None}
         return self._versions.get((journey, version), self)
 
 
@@ -163,6 +180,7 @@ __all__ = [
     "PublishOutcome",
     "PublishedVersion",
     "VersionRenderers",
+    "candidate_version",
     "journey_stream",
     "pinned_templates",
     "publish",
