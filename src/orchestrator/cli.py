@@ -217,6 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
                                   "from the events"), "projections_command")
     _command(projections, common, "rebuild", "drop the read models and rebuild them from "
              "the events", cmd_projections_rebuild)
+    store = _group(_command(commands, common, "store", "the store as a whole"),
+                   "store_command")
+    _command(store, common, "copy", "copy the whole store (events, chain, keys, "
+             "checkpoints) to an empty store, e.g. SQLite to PostgreSQL, verified before it "
+             "commits (docs/store-copy.md)", cmd_store_copy,
+             (("--to",), {"required": True, "metavar": "URL", "help": "the target store "
+                          "URL (it must hold no events)"}))
     _command(commands, common, "serve", "the HTTP endpoint for provider webhooks and "
              "unsubscribe links (docs/serve.md)", cmd_serve,
              (("--host",), {"default": "127.0.0.1", "help": "address to listen on "
@@ -456,6 +463,16 @@ def cmd_projections_rebuild(app: Any, args: argparse.Namespace) -> int:
     print(f"read models rebuilt from {position:,} events in "
           f"{time.perf_counter() - started:.1f} s")
     return 0
+
+
+def cmd_store_copy(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.copying import copy_store
+    progress = console.CopyProgress(sys.stderr.isatty() and not args.json)
+    try:
+        report = copy_store(app, args.to, progress)
+    finally:
+        progress.done()
+    return _show(args, console.copy_json(report), lambda: console.copy_text(report))
 
 
 def cmd_audit_contact(app: Any, args: argparse.Namespace) -> int:

@@ -350,3 +350,42 @@ def simulation_text(result: dict[str, Any]) -> str:
         lines.append(f"{label:<{width}}  {mine:>14,}  {other:>14}  {delta:>10}"
                      + (f"  {words}" if words else ""))
     return "\n".join(lines)
+
+
+class CopyProgress:
+    """``store copy``'s progress on standard error: events copied so far."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.shown = False
+
+    def __call__(self, copied: int, total: int) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\rstore copy: {copied:,} of about {total:,} events")
+            sys.stderr.flush()
+            self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def copy_json(report: Any) -> dict[str, Any]:
+    return {"to": report.target, "events": report.events,
+            "last_position": report.last_position, "keys": report.keys,
+            "touchpoints": report.touchpoints, "checkpoints": report.checkpoints,
+            "verified": report.verification.as_json(), "seconds": round(report.seconds, 3),
+            "read_model_seconds": round(report.read_model_seconds, 3)}
+
+
+def copy_text(report: Any) -> str:
+    check = report.verification
+    return (f"copied {report.events:,} events (up to position {report.last_position:,}), "
+            f"{report.keys:,} subject keys, {report.touchpoints:,} touchpoint ids and "
+            f"{report.checkpoints:,} checkpoints to {report.target} in {report.seconds:.1f} s "
+            f"({report.per_second:,.0f} events/s)\n"
+            f"verified before commit: chain intact over {check.events:,} events, "
+            f"{check.sealed_checked:,} sealed blobs opened, {check.checkpoints_checked:,} "
+            f"checkpoint(s) matched ({check.signatures_checked:,} signature(s))\n"
+            f"read models built in {report.read_model_seconds:.1f} s; a checkpoint of the "
+            "copy's head recorded")

@@ -77,14 +77,21 @@ class Verification:
 
 def verify(store: Any, extra_checkpoints: list[Checkpoint] = (),  # type: ignore[assignment]
            public_key: bytes | None = None) -> Verification:
-    result = Verification()
     with store.read() as tables:
-        checkpoints = [Checkpoint.from_row(r) for r in tables.checkpoints()]
-        checkpoints += list(extra_checkpoints)
-        heads = _walk(tables, result, {c.position for c in checkpoints})
-        if not result.intact:
-            return result
-        _check_checkpoints(checkpoints, heads, result, public_key)
+        return verify_tables(tables, extra_checkpoints, public_key)
+
+
+def verify_tables(tables: Any, extra_checkpoints: list[Checkpoint] = (),  # type: ignore[assignment]
+                  public_key: bytes | None = None) -> Verification:
+    """``verify`` inside a transaction the caller holds (``store copy`` checks its copy
+    this way before committing it)."""
+    result = Verification()
+    checkpoints = [Checkpoint.from_row(r) for r in tables.checkpoints()]
+    checkpoints += list(extra_checkpoints)
+    heads = _walk(tables, result, {c.position for c in checkpoints})
+    if not result.intact:
+        return result
+    _check_checkpoints(checkpoints, heads, result, public_key)
     if result.intact:
         result.verified_events, result.verified_up_to = result.events, result.last_position
     return result

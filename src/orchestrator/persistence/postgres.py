@@ -198,6 +198,7 @@ class PostgresTables:
     def __init__(self, cursor: Any, schema: str):
         self.c = cursor
         self.schema = Identifier(schema)
+        self.schema_name = schema  # a plain lowercase identifier (store URLs refuse others)
 
     def _sql(self, text: str) -> Any:
         return SQL(text).format(schema=self.schema)
@@ -299,6 +300,73 @@ class PostgresTables:
         return [(r["notification_id"], r["originator_id"], r["originator_version"], r["topic"],
                  bytes(r["state"]), None if r["key"] is None else bytes(r["key"]))
                 for r in self.c.fetchall()]
+
+    # Copying a whole store (``store copy``): rows as they are, positions kept. --------
+
+    def holds_anything(self) -> bool:
+        """Whether any event, key, touchpoint or checkpoint is here (a copy's target must
+        hold none)."""
+        self.c.execute(self._sql(
+            "SELECT EXISTS (SELECT 1 FROM {schema}.stored_events) OR EXISTS (SELECT 1 FROM "
+            "{schema}.subject_keys) OR EXISTS (SELECT 1 FROM {schema}.touchpoints) OR "
+            "EXISTS (SELECT 1 FROM {schema}.checkpoints) AS found"))
+        return bool(self.c.fetchone()["found"])
+
+    def raw_keys(self, after: UUID | None, limit: int) -> list[tuple[UUID, bytes]]:
+        """Subjects' keys (an erased subject's tombstone included), by subject."""
+        self.c.execute(self._sql("SELECT subject_id, key FROM {schema}.subject_keys "
+                                 "WHERE subject_id > %s ORDER BY subject_id LIMIT %s"),
+                       (after or UUID(int=0), limit))
+        rows = self.c.fetchall()
+        if after is None:  # the all-zero id itself, if a subject ever had it
+            self.c.execute(self._sql("SELECT subject_id, key FROM {schema}.subject_keys "
+                                     "WHERE subject_id = %s"), (UUID(int=0),))
+            rows = [*self.c.fetchall(), *rows]
+        return [(row["subject_id"], bytes(row["key"])) for row in rows]
+
+    def raw_touchpoints(self, after: str, limit: int) -> list[tuple[str, bytes, int]]:
+        # COLLATE "C": byte order, the same for the page boundary and the ordering.
+        self.c.execute(self._sql('SELECT id, digest, position FROM {schema}.touchpoints '
+                                 'WHERE id > %s COLLATE "C" ORDER BY id COLLATE "C" LIMIT %s'),
+                       (after, limit))
+        return [(row["id"], bytes(row["digest"]), row["position"]) for row in self.c.fetchall()]
+
+    def copy_events(self, events: Sequence[tuple[int, UUID | str, int, str, bytes]],
+                    links: Sequence[tuple[int, int, bytes]]) -> None:
+        """Events at the positions they had in the store they come from, with the links
+        that store computed for them (the copy is verified before it commits)."""
+        # COPY, not INSERTs: a store of a million events moves in seconds.
+        with self.c.copy(self._sql("COPY {schema}.stored_events (notification_id, "
+                                   "originator_id, originator_version, topic, state) "
+                                   "FROM STDIN")) as copy:
+            for position, stream, version, topic, state in events:
+                copy.write_row((position, stream if isinstance(stream, UUID) else UUID(stream),
+                                version, topic, state))
+        with self.c.copy(self._sql("COPY {schema}.event_chain (position, previous, link) "
+                                   "FROM STDIN")) as copy:
+            for link in links:
+                copy.write_row(link)
+
+    def copy_keys(self, keys: Sequence[tuple[UUID, bytes]]) -> None:
+        with self.c.copy(self._sql("COPY {schema}.subject_keys (subject_id, key) "
+                                   "FROM STDIN")) as copy:
+            for row in keys:
+                copy.write_row(row)
+
+    def copy_touchpoints(self, rows: Sequence[tuple[str, bytes, int]]) -> None:
+        with self.c.copy(self._sql("COPY {schema}.touchpoints (id, digest, position) "
+                                   "FROM STDIN")) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def copied(self) -> None:
+        """After ``copy_events``: the next event the library records takes the position
+        after the last one copied."""
+        self.c.execute(self._sql(
+            "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), "
+            "GREATEST((SELECT MAX(notification_id) FROM {schema}.stored_events), 1), "
+            "(SELECT MAX(notification_id) FROM {schema}.stored_events) IS NOT NULL)"),
+            (f"{self.schema_name}.stored_events",))
 
     def record_checkpoint(self, position: int, link: bytes, created_at: str,
                           public_key: bytes | None, signature: bytes | None) -> None:

@@ -308,6 +308,48 @@ class SQLiteTables:
                        "ORDER BY e.rowid LIMIT ?", (after, limit))
         return [tuple(r) for r in self.c.fetchall()]
 
+    # Copying a whole store (``store copy``): rows as they are, positions kept. --------
+
+    def holds_anything(self) -> bool:
+        """Whether any event, key, touchpoint or checkpoint is here (a copy's target must
+        hold none)."""
+        self.c.execute("SELECT EXISTS (SELECT 1 FROM stored_events) OR EXISTS (SELECT 1 "
+                       "FROM subject_keys) OR EXISTS (SELECT 1 FROM touchpoints) OR "
+                       "EXISTS (SELECT 1 FROM checkpoints)")
+        return bool(self.c.fetchone()[0])
+
+    def raw_keys(self, after: UUID | None, limit: int) -> list[tuple[UUID, bytes]]:
+        """Subjects' keys (an erased subject's tombstone included), by subject."""
+        self.c.execute("SELECT subject_id, key FROM subject_keys WHERE subject_id > ? "
+                       "ORDER BY subject_id LIMIT ?", (after.hex if after else "", limit))
+        return [(UUID(row[0]), bytes(row[1])) for row in self.c.fetchall()]
+
+    def raw_touchpoints(self, after: str, limit: int) -> list[tuple[str, bytes, int]]:
+        self.c.execute("SELECT id, digest, position FROM touchpoints WHERE id > ? "
+                       "ORDER BY id LIMIT ?", (after, limit))
+        return [(row[0], bytes(row[1]), row[2]) for row in self.c.fetchall()]
+
+    def copy_events(self, events: Sequence[tuple[int, UUID | str, int, str, bytes]],
+                    links: Sequence[tuple[int, int, bytes]]) -> None:
+        """Events at the positions they had in the store they come from, with the links
+        that store computed for them (the copy is verified before it commits)."""
+        self.c.executemany(
+            "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, "
+            "state) VALUES (?, ?, ?, ?, ?)",
+            [(position, stream.hex if isinstance(stream, UUID) else stream, version, topic,
+              state) for position, stream, version, topic, state in events])
+        self.c.executemany("INSERT INTO event_chain (position, previous, link) "
+                           "VALUES (?, ?, ?)", list(links))
+
+    def copy_keys(self, keys: Sequence[tuple[UUID, bytes]]) -> None:
+        self.create_keys(dict(keys))
+
+    def copy_touchpoints(self, rows: Sequence[tuple[str, bytes, int]]) -> None:
+        self.record_touchpoints(rows)
+
+    def copied(self) -> None:
+        """After ``copy_events``: nothing to adjust (SQLite numbers on from max(rowid))."""
+
     def record_checkpoint(self, position: int, link: bytes, created_at: str,
                           public_key: bytes | None, signature: bytes | None) -> None:
         self.c.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?)",
