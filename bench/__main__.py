@@ -444,6 +444,8 @@ def main() -> int:
         results.extend(bench_simulate(folder / "simulate", row))
         from bench.dispatch import bench_dispatch
         results.extend(bench_dispatch(folder / "dispatch", row))
+        from bench.store_copy import bench_store_copy
+        results.extend(bench_store_copy(folder / "store-copy", row))
     print("| measure | ours | reference (same run) | ratio | target | verdict |")
     print("|---|---|---|---|---|---|")
     print("\n".join(results))
