@@ -39,7 +39,7 @@ def _admin() -> object:
 
 
 def _prepared(folder: Path, size: int) -> Path:
-    from bench.__main__ import write_touchpoints
+    from bench.touchpoints import write_touchpoints
     from orchestrator.ingest.service import ingest_path
     from orchestrator.store import Store
     source = folder / f"touchpoints-{size}.jsonl"
