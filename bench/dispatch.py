@@ -545,12 +545,10 @@ def _target(top: float) -> tuple[str, Callable[[float], bool]]:
 
 
 def main() -> int:
-    from bench.table import row
+    from bench.table import print_table, row
     with tempfile.TemporaryDirectory() as tmp:
         rows = bench_dispatch(Path(tmp), row)
-    print("| measure | ours | reference (same run) | ratio | target | verdict |")
-    print("|---|---|---|---|---|---|")
-    print("\n".join(rows))
+    print_table(rows)
     return 0
 
 

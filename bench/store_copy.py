@@ -120,12 +120,10 @@ def bench_store_copy(folder: Path, row: Callable[..., str],
 
 
 def main() -> int:
-    from bench.table import row
+    from bench.table import print_table, row
     with tempfile.TemporaryDirectory() as tmp:
         rows = bench_store_copy(Path(tmp), row)
-    print("| measure | ours | reference (same run) | ratio | target | verdict |")
-    print("|---|---|---|---|---|---|")
-    print("\n".join(rows))
+    print_table(rows)
     return 0
 
 

@@ -12,6 +12,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
+from tests.journeys_support import THANKS_ON_PURCHASE
 from tests.support import consent, contact, purchase, write_jsonl
 
 from orchestrator.domain.unsubscribe_tokens import message_of
@@ -23,13 +24,6 @@ ENVIRON = {"ORCHESTRATOR_LINK_SECRET": LINK_SECRET,
            "ORCHESTRATOR_PUBLIC_URL": "https://messages.shop.example",
            "ORCHESTRATOR_POSTAL_ADDRESS": "The shop, 2 Test Lane, York YO1 7HH, UK"}
 TOKEN = re.compile(r"https://messages\.shop\.example/unsubscribe/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43})")
-THANKS_ON_PURCHASE = """
-journey: after-purchase
-trigger: {on: purchase.recorded}
-steps:
-  - id: hello
-    send: {intent: relationship, template: thanks}
-"""
 
 
 class Shop:
