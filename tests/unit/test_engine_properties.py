@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from orchestrator.campaigns.language.validation import parse_journey
 from orchestrator.campaigns.runtime.engine import JourneyEngine
-from orchestrator.campaigns.runtime.runner import _History, event_fields
+from orchestrator.campaigns.runtime.history import ContactHistory
+from orchestrator.campaigns.runtime.runner import event_fields
 from orchestrator.campaigns.runtime.versions import PublishedVersion
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
@@ -87,7 +88,7 @@ def test_the_engine_never_crashes_never_sends_twice_and_every_enrolment_ends_or_
     versions = [PublishedVersion(parse_journey(text.encode(), f"{name}.yaml", catalog), 1,
                                  name, "test", T0.isoformat(), f"{name}.yaml")
                 for name, text in (("first", first), ("second", second))]
-    known = _History(StageThresholds())
+    known = ContactHistory(StageThresholds())
     engine = JourneyEngine(versions, known.view)
     touchpoints = sorted((_touchpoint(n, *item) for n, item in enumerate(history)),
                          key=lambda t: (t.at, t.touchpoint_id))
@@ -122,7 +123,7 @@ def test_the_engine_never_crashes_never_sends_twice_and_every_enrolment_ends_or_
 
 
 def test_last_purchase_days_ignores_purchases_after_the_moment():
-    from orchestrator.campaigns.runtime.runner import ContactView
+    from orchestrator.campaigns.runtime.history import ContactView
     from orchestrator.domain.contact import fold
     later = _touchpoint(1, 0, 48, "purchase")
     state = fold("C0", [later])

@@ -19,7 +19,8 @@ from tests.unit.test_engine_properties import (
 
 from orchestrator.campaigns.language.validation import parse_journey
 from orchestrator.campaigns.runtime.engine import JourneyEngine
-from orchestrator.campaigns.runtime.runner import _History, event_fields
+from orchestrator.campaigns.runtime.history import ContactHistory
+from orchestrator.campaigns.runtime.runner import event_fields
 from orchestrator.campaigns.runtime.versions import PublishedVersion
 from orchestrator.domain.stages import StageThresholds
 from orchestrator.rendering.catalog import TemplateCatalog
@@ -56,7 +57,7 @@ def _versions(*texts: tuple[str, str]) -> list[PublishedVersion]:
 def _run(versions, touchpoints, splits) -> list[tuple]:
     """Feed the touchpoints, rebuilding the engine from the recorded facts at each split
     moment; every fact recorded, in order."""
-    known = _History(StageThresholds())
+    known = ContactHistory(StageThresholds())
     recorded: list = []
     engine = JourneyEngine(versions, known.view)
     pending = list(touchpoints)

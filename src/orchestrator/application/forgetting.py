@@ -16,6 +16,7 @@ from uuid import UUID
 
 from orchestrator.application.stores import store_of
 from orchestrator.application.tail import finish_write
+from orchestrator.campaigns.runtime import snapshots
 from orchestrator.channels.dry_run.erasure import forget_messages
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
@@ -54,6 +55,8 @@ def forget(store: Store, contact: str, *, now: datetime, requested_by: str,
             "request_reference": request_reference, "subjects": [s.hex for s in ordered]})],
             recorded_at=now)
     store.ledger.keys.forget(ordered)
+    # The engine's saved state held the contact's data as it was: destroyed with its key.
+    snapshots.discard(store)
     store.backend.after_erasure(store.recorder)
     return Erasure(contact, ordered, destroyed, position)
 

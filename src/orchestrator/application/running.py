@@ -18,6 +18,7 @@ from orchestrator.application.dispatch import (
 )
 from orchestrator.application.stores import store_of
 from orchestrator.application.tail import finish_write
+from orchestrator.campaigns.runtime import snapshots
 from orchestrator.campaigns.runtime.runner import RunReport, RunSuperseded, run_until
 from orchestrator.campaigns.runtime.versions import VersionRenderers
 from orchestrator.domain.unsubscribe_tokens import token_for
@@ -70,12 +71,44 @@ def close_all(resources: Any) -> None:
             close()
 
 
-def advance(app: Any, until: datetime) -> RunOutcome:
-    """Bring journeys up to ``until``: decide, send, then the write tail."""
-    with store_of(app) as store:
-        report = _run_until_current(app, store, until)
-        sent = send_chosen(app, store, report.unsent)
-        finish_write(app, store)
+class EngineKeeper:
+    """The engine's state between runs: kept in memory by a process that runs again (the
+    live service's ticks), loaded from the store's snapshot by one that starts, saved
+    back every so often (``campaigns/runtime/snapshots.py``). Without it a run folds
+    the whole log."""
+
+    def __init__(self) -> None:
+        self.fold: Any = None
+
+    def take(self, app: Any, store: Any) -> Any:
+        if self.fold is None and app.settings.engine_snapshot_every > 0:
+            self.fold = snapshots.load(store, app.settings.thresholds)
+        fold, self.fold = self.fold, None  # a run that fails leaves nothing behind
+        return fold
+
+    def keep(self, app: Any, store: Any, report: RunReport, *, final: bool = False) -> None:
+        fold = report.fold
+        every = app.settings.engine_snapshot_every
+        if fold is None or every <= 0 or fold.erasure_seen:
+            return
+        if fold.folded >= every or (final and fold.folded):
+            snapshots.save(store, fold, now=app.now())
+            fold.folded = 0
+        self.fold = fold
+
+
+def advance(app: Any, until: datetime, keeper: EngineKeeper | None = None, *,
+            store: Any = None, record_idle: bool = True) -> RunOutcome:
+    """Bring journeys up to ``until``: decide, send, then the write tail. ``keeper``
+    carries the engine's state from run to run; ``store`` an already open store."""
+    keeper = keeper or EngineKeeper()
+    with contextlib.ExitStack() as stack:
+        if store is None:
+            store = stack.enter_context(store_of(app))
+        report = _run_until_current(app, store, until, keeper, record_idle=record_idle)
+        sent = send_chosen(app, store, report.unsent) if report.unsent else DispatchReport()
+        if report.recorded or sent.sent or sent.failed or sent.retry_later:
+            finish_write(app, store)
     return RunOutcome(report, sent)
 
 
@@ -92,21 +125,26 @@ def mention_poller(app: Any) -> Any:
 RUN_ATTEMPTS = 5
 
 
-def _run_until_current(app: Any, store: Any, until: datetime) -> RunReport:
+def _run_until_current(app: Any, store: Any, until: datetime, keeper: EngineKeeper, *,
+                       record_idle: bool = True) -> RunReport:
     """Run to ``until``; when another run recorded first, run again from where it left
     the engine (a lost race is a clean retry, never a second copy of its facts)."""
     settings = app.settings
     attempt = 1
     while True:
         try:
-            return run_until(store, until, recorded_at=app.now(),
-                             thresholds=settings.thresholds,
-                             templates_dir=settings.templates_dir, policy=settings.policy,
-                             channels=settings.channels_in_force)
+            report = run_until(store, until, recorded_at=app.now(),
+                               thresholds=settings.thresholds,
+                               templates_dir=settings.templates_dir, policy=settings.policy,
+                               channels=settings.channels_in_force,
+                               fold=keeper.take(app, store), record_idle=record_idle)
         except RunSuperseded:
             if attempt == RUN_ATTEMPTS:
                 raise
             attempt += 1
+            continue
+        keeper.keep(app, store, report, final=record_idle)
+        return report
 
 
 def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], None]) -> None:
@@ -118,11 +156,13 @@ def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], Non
     scheduler = BlockingScheduler(timezone="UTC")
 
     poller = mention_poller(app)
+    keeper = EngineKeeper()  # the engine's state stays in memory from tick to tick
+    store = store_of(app)
 
     def tick() -> None:
         if poller is not None:
             poller.poll()
-        on_tick(advance(app, app.now()))
+        on_tick(advance(app, app.now(), keeper, store=store, record_idle=False))
 
     scheduler.add_job(tick, IntervalTrigger(seconds=every_seconds), next_run_time=app.now(),
                       max_instances=1, coalesce=True, id="advance")
@@ -133,3 +173,6 @@ def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], Non
     finally:
         if poller is not None:
             close_all([poller.reader])
+        if keeper.fold is not None and keeper.fold.folded and not keeper.fold.erasure_seen:
+            snapshots.save(store, keeper.fold, now=app.now())  # a restart resumes from here
+        store.close()

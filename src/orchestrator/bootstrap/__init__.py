@@ -42,6 +42,8 @@ HELP_TEXT_ENV = "ORCHESTRATOR_SMS_HELP_TEXT"
 LINK_SECRET_ENV = "ORCHESTRATOR_LINK_SECRET"
 EMAIL_FROM_ENV = "ORCHESTRATOR_EMAIL_FROM"
 ACTOR_ENV = "ORCHESTRATOR_ACTOR"
+SNAPSHOT_EVERY_ENV = "ORCHESTRATOR_ENGINE_SNAPSHOT_EVERY"
+DEFAULT_SNAPSHOT_EVERY = 20_000
 
 DRY_RUN = "dry-run"
 LIVE = "live"
@@ -91,6 +93,9 @@ class Settings:
     email_from: str | None = None
     actor: str = "unknown"
     providers: ProviderSettings = field(default_factory=ProviderSettings)
+    # Save the engine's state once this many events were folded since the last save
+    # (0: never; docs/engine-state.md).
+    engine_snapshot_every: int = DEFAULT_SNAPSHOT_EVERY
 
     @property
     def redacted_store_url(self) -> str:
@@ -128,7 +133,17 @@ def read_settings(environ: Mapping[str, str], *, store: str | None = None,
         email_from=env.get(EMAIL_FROM_ENV),
         actor=actor or env.get(ACTOR_ENV) or env.get("USER") or "unknown",
         providers=read_provider_settings(env),
+        engine_snapshot_every=_snapshot_every(env.get(SNAPSHOT_EVERY_ENV)),
     )
+
+
+def _snapshot_every(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_SNAPSHOT_EVERY
+    if not text.strip().isdigit():
+        raise UsageError(f"{SNAPSHOT_EVERY_ENV}: {text!r} is not a whole number of events "
+                         "(0 turns engine snapshots off)")
+    return int(text)
 
 
 def configured_channels(env: Mapping[str, str]) -> frozenset[str]:

@@ -78,9 +78,7 @@ class JourneyEngine:
     def __init__(self, versions: Iterable[PublishedVersion], contact_view: ContextFor):
         self.versions: dict[tuple[str, int], PublishedVersion] = {}
         self.latest: dict[str, PublishedVersion] = {}
-        for version in sorted(versions, key=lambda v: (v.id, v.version)):
-            self.versions[(version.id, version.version)] = version
-            self.latest[version.id] = version
+        self.use_versions(versions)
         self.contact_view = contact_view
         self.enrolments: dict[str, Enrolment] = {}
         self.active_by_contact: dict[str | None, set[str]] = {}
@@ -91,6 +89,14 @@ class JourneyEngine:
         self._out: list[Emitted] = []
         self.halted: set[str] = set()  # paused or archived journeys (apply_lifecycle)
         self.not_before: datetime | None = None
+
+    def use_versions(self, versions: Iterable[PublishedVersion]) -> None:
+        """The journey versions published now (a run's engine state outlives the run;
+        the versions are read again by each run)."""
+        self.versions, self.latest = {}, {}
+        for version in sorted(versions, key=lambda v: (v.id, v.version)):
+            self.versions[(version.id, version.version)] = version
+            self.latest[version.id] = version
 
     # --- inputs ---------------------------------------------------------------------------
 
@@ -106,16 +112,21 @@ class JourneyEngine:
 
     def advance_to(self, now: datetime) -> None:
         """Resume every wait that is due by ``now``, each at its own due time."""
+        held = []
         while self._due and self._due[0][0] <= now:
-            due, _, enrolment_id = heapq.heappop(self._due)
+            entry = heapq.heappop(self._due)
+            due, _, enrolment_id = entry
             enrolment = self.enrolments.get(enrolment_id)
             if enrolment is None or enrolment.ended or enrolment.due != due:
                 continue  # resumed early by its event, or ended meanwhile
             if enrolment.journey in self.halted:
-                continue  # held by a pause: restored and due again in the run after resume
+                held.append(entry)  # held by a pause: due again in the run after resume
+                continue
             moment = max(due, self.not_before or due)
             self._wait_ended(enrolment, "timeout", None, None, moment)
             self._resume(enrolment, moment)
+        for entry in held:  # kept: the engine's state outlives the run (resume needs them)
+            heapq.heappush(self._due, entry)
 
     def fire_broadcast(self, version: PublishedVersion, fired_at: datetime,
                        contacts: Iterable[str]) -> None:

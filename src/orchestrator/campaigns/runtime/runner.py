@@ -15,14 +15,13 @@ simply run again.
 from __future__ import annotations
 
 import heapq
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import uuid5
 
-from orchestrator.campaigns.language.durations import parse_duration
 from orchestrator.campaigns.runtime.decisions import (
     PolicyDesk,
     PolicyMemory,
@@ -30,6 +29,8 @@ from orchestrator.campaigns.runtime.decisions import (
     replies_to_mention,
 )
 from orchestrator.campaigns.runtime.engine import Emitted, JourneyEngine, cron_firings
+from orchestrator.campaigns.runtime.fold import EngineFold
+from orchestrator.campaigns.runtime.history import ContactHistory
 from orchestrator.campaigns.runtime.lifecycle import lifecycle_states
 from orchestrator.campaigns.runtime.versions import (
     PublishedVersion,
@@ -46,12 +47,8 @@ from orchestrator.domain.builtin_replies import (
     SYSTEM_VERSION,
     help_reply,
 )
-from orchestrator.domain.contact import ContactState, apply
-from orchestrator.domain.events import ERASED
 from orchestrator.domain.policy import PolicyConfig
 from orchestrator.domain.stages import StageThresholds
-from orchestrator.domain.suppressions import ChannelFeedback
-from orchestrator.domain.time_range import unusable_time
 from orchestrator.domain.vocabulary import CHANNELS
 from orchestrator.errors import OrchestratorError
 from orchestrator.ingest.touchpoints import TYPES
@@ -78,111 +75,7 @@ class RunReport:
     decisions: Counter[str] = field(default_factory=Counter)
     unsent: list[str] = field(default_factory=list)
     not_sent_rules: Counter[str] = field(default_factory=Counter)  # deferred/suppressed/held
-
-
-class ContactView:
-    """What an expression may read about a contact, as of a moment (no personal data
-    beyond the contact's own attributes)."""
-
-    def __init__(self, state: ContactState | None, now: datetime, thresholds: StageThresholds):
-        self._state = state
-        self._now = now
-        self._thresholds = thresholds
-
-    @property
-    def stage(self) -> str:
-        return self._state.stage(self._now, self._thresholds) if self._state else "unknown"
-
-    @property
-    def kind(self) -> str:
-        return self._state.kind if self._state and self._state.known else "unknown"
-
-    @property
-    def attributes(self) -> dict[str, Any]:
-        attributes = self._state.attributes if self._state else None
-        return attributes if isinstance(attributes, dict) else {}
-
-    @property
-    def locale(self) -> str | None:
-        return self._state.locale if self._state else None
-
-    @property
-    def timezone(self) -> str | None:
-        return self._state.timezone if self._state else None
-
-    @property
-    def purchases_total(self) -> int:
-        return len(self._state.purchases) if self._state else 0
-
-    @property
-    def last_purchase_days(self) -> int | None:
-        past = [at for at, _, _ in self._state.purchases if at <= self._now] if self._state else []
-        return (self._now - max(past)).days if past else None
-
-    def purchases_within(self, duration: str) -> int:
-        if not self._state:
-            return 0
-        return self._state.purchases_within(parse_duration(duration), self._now)
-
-
-class _History:
-    """Contacts' facts as the clock passes them, and who each touchpoint is about."""
-
-    def __init__(self, thresholds: StageThresholds):
-        self.thresholds = thresholds
-        self.contacts: dict[str, ContactState] = {}
-        self.handle_owner: dict[UUID, str] = {}
-        self.phone_owners: dict[UUID, set[str]] = defaultdict(set)
-        self.phone_opt_outs: dict[UUID, ev.InboundSmsReceived] = {}  # the latest STOP/START
-
-    def observe(self, event: Any) -> None:
-        contact = getattr(event, "contact", None)
-        if isinstance(event, ev.InboundSmsReceived):
-            if event.keyword in ("opt_out", "opt_in"):
-                self.phone_opt_outs[event.originator_id] = event
-            for owner in self.phone_owners.get(event.originator_id, ()):
-                apply(self.contacts[owner], event)
-            return
-        if contact is None or not isinstance(event, ev.LedgerEvent):
-            return
-        state = self.contacts.setdefault(contact, ContactState(contact=contact))
-        apply(state, event)
-        if isinstance(event, ev.IdentityLinked) and event.handle != ERASED:
-            self.handle_owner[subjects.handle_stream(event.network, event.handle)] = contact
-        if isinstance(event, ev.ContactDetailsRecorded) and event.phone not in (None, ERASED):
-            phone = subjects.phone_stream(event.phone)
-            self.phone_owners[phone].add(contact)
-            # A STOP sent before we knew whose number it is still stops it.
-            if phone in self.phone_opt_outs:
-                apply(state, self.phone_opt_outs[phone])
-
-    def observe_feedback(self, event: ev.MessageFeedbackRecorded, memory: PolicyMemory) -> None:
-        """Feedback joins the facts of the contact the message was for, with the channel
-        it went out on (a hard bounce, complaint or unsubscribe suppresses that channel)."""
-        scheduled = memory.scheduled.get(event.message or "")
-        channel = memory.channel_of.get(event.message or "")
-        state = self.contacts.get(scheduled.contact) if scheduled and scheduled.contact else None
-        if state is not None and channel is not None:
-            apply(state, ChannelFeedback(event, channel))
-
-    def about(self, event: Any, message_contact: dict[str, str | None]) -> list[str | None]:
-        if isinstance(event, ev.SocialMentionReceived):
-            owner = self.handle_owner.get(event.originator_id)
-            return [owner if owner else f"handle:{event.originator_id.hex[:16]}"]
-        if isinstance(event, ev.InboundSmsReceived):
-            return sorted(self.phone_owners.get(event.originator_id, ()))
-        if isinstance(event, ev.MessageFeedbackRecorded):
-            if event.message in message_contact:
-                return [message_contact[event.message]]
-            return []
-        return [getattr(event, "contact", None)]
-
-    def view(self, contact: str | None, now: datetime) -> ContactView:
-        return ContactView(self.contacts.get(contact) if contact else None, now,
-                           self.thresholds)
-
-    def known_contacts(self) -> list[str]:
-        return [key for key, state in self.contacts.items() if state.known and not state.erased]
+    fold: Any = field(default=None, repr=False)  # the engine's state after this run
 
 
 def event_fields(event: Any, touchpoint_type: str) -> dict[str, Any]:
@@ -203,20 +96,33 @@ class RunComputation:
     high_water: int
     engine_version: int
     memory: PolicyMemory
+    fold: EngineFold  # moved on by the run: valid for the next once the run is recorded
 
 
 def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates_dir: str,
               thresholds: StageThresholds | None = None, policy: PolicyConfig | None = None,
               channels: frozenset[str] = CHANNELS,
-              progress: Callable[[int], None] | None = None) -> RunReport:
+              progress: Callable[[int], None] | None = None,
+              fold: EngineFold | None = None, record_idle: bool = True) -> RunReport:
+    """Run to ``until`` and record what it decided. ``fold``: the engine's state as a
+    previous run in this process left it (or loaded from a snapshot), carried on instead
+    of replaying the log; it is moved on by this run, and must be dropped if this raises.
+    ``record_idle=False`` (the live service's ticks): a run that found nothing to do
+    records nothing, not even the clock, so an idle service does not grow the history."""
     computed = compute_run(store, until, recorded_at=recorded_at, templates_dir=templates_dir,
                            thresholds=thresholds, policy=policy, channels=channels,
-                           progress=progress)
+                           progress=progress, fold=fold)
     report = computed.report
+    report.fold = computed.fold
     if computed.emitted is None:
         return report
-    report.recorded = _record(store, computed.emitted, until, computed.high_water,
-                              recorded_at, computed.engine_version)
+    if not computed.emitted and not record_idle and not report.touchpoints:
+        report.unsent = sorted(computed.memory.unsent)
+        return report
+    positions = _record(store, computed.emitted, until, computed.high_water,
+                        recorded_at, computed.engine_version)
+    computed.fold.recorded(positions)
+    report.recorded = len(computed.emitted)
     report.unsent = sorted(computed.memory.unsent)
     return report
 
@@ -226,7 +132,8 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
                 channels: frozenset[str] = CHANNELS,
                 progress: Callable[[int], None] | None = None,
                 versions: list[PublishedVersion] | None = None,
-                window_from: datetime | None = None) -> RunComputation:
+                window_from: datetime | None = None,
+                fold: EngineFold | None = None) -> RunComputation:
     """The engine and the policy desk over the log, up to ``until``, recording nothing.
 
     By default this is the next real run: it continues from the engine's recorded clock
@@ -241,55 +148,38 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
     thresholds = thresholds or StageThresholds()
     versions = published_versions(store) if versions is None else versions
     lifecycle = lifecycle_states(store)
-    history = _History(thresholds)
-    engine = JourneyEngine(versions, history.view)
-    memory = PolicyMemory()
-    desk = PolicyDesk(TemplateCatalog(templates_dir), thresholds, policy, live=channels,
-                      pinned=pinned_templates(versions))
     clock, high_water, engine_version = _progress(store)
     if window_from is not None:
         clock, high_water = None, 0  # a what-if does not continue from the engine's clock
-    pending: list[tuple[datetime, int, Any]] = []
-    last_position = 0
-    unusable: dict[int, tuple[str, str]] = {}  # position -> (event type, reason)
-    reported: set[int] = set()
-    for recorded in read_log(store):
-        event = recorded.event
+        fold = EngineFold(thresholds)
+    elif fold is None:
+        fold = EngineFold(thresholds)
+    fold.history.thresholds = thresholds
+    fold.engine.use_versions(versions)
+    fold.reclassify(clock, high_water)
+    last_position = fold.position
+    for recorded in read_log(store, after=fold.position):
         last_position = recorded.position
-        if isinstance(event, je.EventProcessingFailed):
-            reported.add(event.position)
-            continue
-        if isinstance(event, ev.TouchpointRecorded) and (reason := unusable_time(event)):
-            unusable[recorded.position] = (type(event).__name__, reason)
-            continue
-        if isinstance(event, ev.TouchpointRecorded):
-            at = datetime.fromisoformat(event.at)
-            if (window_from is not None and at < window_from) or (
-                    window_from is None and clock is not None
-                    and recorded.position <= high_water and at <= clock):
-                history.observe(event)
-                memory.remember(event)
-                if isinstance(event, ev.MessageFeedbackRecorded):
-                    history.observe_feedback(event, memory)
-            else:
-                pending.append((at, recorded.position, event))
-        elif window_from is not None and not _before(event, window_from):
-            continue  # a what-if sees the engine's record as it stood at its window's start
-        elif isinstance(event, _ENGINE_FACTS):
-            engine.restore(event)
-            memory.remember(event)
-        elif isinstance(event, _REMEMBERED_FACTS):
-            memory.remember(event)
+        if not fold.skips(recorded.position):
+            fold.take(recorded.position, recorded.event, clock, high_water, window_from)
+    if fold.position == 0:
+        fold.erasure_seen = False  # read from the start: erased fields already read erased
+    fold.moved_to(last_position)
+    history, engine, memory = fold.history, fold.engine, fold.memory
+    desk = PolicyDesk(TemplateCatalog(templates_dir), thresholds, policy, live=channels,
+                      pinned=pinned_templates(versions))
     if window_from is not None:
         # Chosen before the window: sent (or not) outside it. Undecided at its start: decided
         # in it, as a run continuing from there would (they take their place in the caps).
         memory.unsent.clear()
-    pending.sort(key=lambda item: (item[0], item[1]))
+    pending = sorted((at, position, event) for position, (at, event) in fold.pending.items())
     due = [item for item in pending if item[0] <= until]
     start = window_from or clock or (due[0][0] if due else None)
     report = RunReport(started_at=start, until=until, journeys=len(engine.latest))
     if start is None or start > until:
-        return RunComputation(report, None, high_water, engine_version, memory)
+        return RunComputation(report, None, high_water, engine_version, memory, fold)
+    for _, position, _ in due:
+        del fold.pending[position]  # processed by this run (the fold moves on with it)
     engine.apply_lifecycle(lifecycle, start)
     run = _Run(engine, history, memory, desk, until, recorded_at)
     timeline = _timeline(due, engine.broadcasts(), start, until, clock)
@@ -327,20 +217,10 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
     run.emitted.extend(
         Emitted(FAILURES_STREAM, je.EventProcessingFailed, {
             "consumer": "engine", "position": position, "event_type": kind, "reason": why})
-        for position, (kind, why) in sorted(unusable.items()) if position not in reported)
+        for position, (kind, why) in sorted(fold.unusable.items())
+        if position not in fold.reported)
     return RunComputation(report, run.emitted, max(last_position, high_water),
-                          engine_version, memory)
-
-
-_ENGINE_FACTS = (je.ContactEnrolled, je.StepEntered, je.WaitEnded, je.EnrolmentEnded,
-                 je.MessageScheduled)
-_REMEMBERED_FACTS = (je.MessageScheduled, je.MessageDecided, je.MessageSent,
-                     je.MessageFailed, je.ReviewApproved)
-
-
-def _before(event: Any, moment: datetime) -> bool:
-    at = getattr(event, "at", None)
-    return at is not None and datetime.fromisoformat(at) < moment
+                          engine_version, memory, fold)
 
 
 class _Run:
@@ -348,7 +228,7 @@ class _Run:
     message is put to the channel policy at the moment it is scheduled (again at its
     ``not_before`` when deferred)."""
 
-    def __init__(self, engine: JourneyEngine, history: _History, memory: PolicyMemory,
+    def __init__(self, engine: JourneyEngine, history: ContactHistory, memory: PolicyMemory,
                  desk: PolicyDesk, until: datetime, recorded_at: datetime):
         self.engine = engine
         self.history = history
@@ -427,7 +307,7 @@ def as_event(item: Emitted, recorded_at: datetime) -> Any:
                             timestamp=recorded_at, **item.fields)
 
 
-def _stage_change(engine: JourneyEngine, history: _History, contact: str,
+def _stage_change(engine: JourneyEngine, history: ContactHistory, contact: str,
                   before: str | None, event: Any, moment: datetime) -> None:
     """Entering a stage is a touchpoint of its own (``stage.entered``) for journeys."""
     after = history.view(contact, moment).stage
@@ -472,7 +352,7 @@ def _progress(store: Store) -> tuple[datetime | None, int, int]:
 
 
 def _record(store: Store, emitted: list[Any], until: datetime, high_water: int,
-            recorded_at: datetime, engine_version: int) -> int:
+            recorded_at: datetime, engine_version: int) -> list[int]:
     clock = Emitted(ENGINE_STREAM, je.EngineAdvanced,
                     {"clock": until.isoformat(), "high_water": high_water})
     with store.write() as unit:
@@ -481,5 +361,4 @@ def _record(store: Store, emitted: list[Any], until: datetime, high_water: int,
         head = unit.tables.stream_versions([ENGINE_STREAM]).get(ENGINE_STREAM, 0)
         if head != engine_version:
             raise RunSuperseded(f"the engine moved to version {head} during this run")
-        unit.append_facts([*emitted, clock], recorded_at=recorded_at)
-    return len(emitted)
+        return unit.append_facts([*emitted, clock], recorded_at=recorded_at)

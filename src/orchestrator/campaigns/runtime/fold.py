@@ -1,0 +1,116 @@
+"""The log folded into what a run starts from: the engine's enrolments and waits, the
+contacts' facts, the policy's memory, and the touchpoints recorded but not processed yet.
+
+A fold is a function of the log's prefix up to :attr:`EngineFold.position` (and of the
+engine's clock, which only moves on), so it can be kept between runs and carried on from
+there instead of replaying the history from position 0: the live service keeps it in
+memory from tick to tick, and a snapshot of it is saved in the store
+(``campaigns/runtime/snapshots.py``) for the next process. A run moves the fold on itself
+(the touchpoints it processes, the facts it records): once its facts are committed, the
+fold stands for the log up to :attr:`position` plus the run's own positions
+(:attr:`own`), which the next read skips.
+
+A touchpoint counts as processed once its position is at most the engine's high-water
+position and its ``at`` at most the engine's clock; until then it waits in
+:attr:`pending` and is looked at again by every later run (``reclassify``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from orchestrator.campaigns.runtime.decisions import PolicyMemory
+from orchestrator.campaigns.runtime.engine import JourneyEngine
+from orchestrator.campaigns.runtime.history import ContactHistory
+from orchestrator.domain import events as ev
+from orchestrator.domain import journey_events as je
+from orchestrator.domain.stages import StageThresholds
+from orchestrator.domain.time_range import unusable_time
+
+ENGINE_FACTS = (je.ContactEnrolled, je.StepEntered, je.WaitEnded, je.EnrolmentEnded,
+                je.MessageScheduled)
+REMEMBERED_FACTS = (je.MessageScheduled, je.MessageDecided, je.MessageSent,
+                    je.MessageFailed, je.ReviewApproved)
+
+
+class EngineFold:
+    def __init__(self, thresholds: StageThresholds):
+        self.history = ContactHistory(thresholds)
+        self.engine = JourneyEngine((), self.history.view)
+        self.memory = PolicyMemory()
+        self.pending: dict[int, tuple[datetime, Any]] = {}  # position -> (at, touchpoint)
+        self.unusable: dict[int, tuple[str, str]] = {}  # position -> (event type, reason)
+        self.reported: set[int] = set()  # positions whose failure is already recorded
+        self.position = 0  # every event up to here is folded...
+        self.own: tuple[int, int] | None = None  # ...and those in this range (a run's own)
+        self.folded = 0  # events folded since this fold was made or loaded
+        # An erasure since: this fold holds the contact's personal data as it was read
+        # before; it must not be kept or saved (the next run folds the log again).
+        self.erasure_seen = False
+
+    def reclassify(self, clock: datetime | None, high_water: int) -> None:
+        """Touchpoints that were waiting and that the engine has since processed (another
+        process's run moved the clock past them) join the contacts' facts."""
+        if clock is None:
+            return
+        for position in sorted(self.pending):
+            at, event = self.pending[position]
+            if position <= high_water and at <= clock:
+                del self.pending[position]
+                self._observe(event)
+
+    def take(self, position: int, event: Any, clock: datetime | None, high_water: int,
+             window_from: datetime | None = None) -> None:
+        """Fold the event recorded at ``position`` (read in log order after
+        :attr:`position`). ``window_from``: a what-if's window (see ``compute_run``)."""
+        self.folded += 1
+        if isinstance(event, ev.ContactErased):
+            self.erasure_seen = True
+        elif isinstance(event, je.EventProcessingFailed):
+            self.reported.add(event.position)
+        elif isinstance(event, ev.TouchpointRecorded) and (reason := unusable_time(event)):
+            self.unusable[position] = (type(event).__name__, reason)
+        elif isinstance(event, ev.TouchpointRecorded):
+            at = datetime.fromisoformat(event.at)
+            if (window_from is not None and at < window_from) or (
+                    window_from is None and clock is not None
+                    and position <= high_water and at <= clock):
+                self._observe(event)
+            else:
+                self.pending[position] = (at, event)
+        elif window_from is not None and not _before(event, window_from):
+            pass  # a what-if sees the engine's record as it stood at its window's start
+        elif isinstance(event, ENGINE_FACTS):
+            self.engine.restore(event)
+            self.memory.remember(event)
+        elif isinstance(event, REMEMBERED_FACTS):
+            self.memory.remember(event)
+
+    def skips(self, position: int) -> bool:
+        """True for the positions of the last run's own facts (already folded)."""
+        return self.own is not None and self.own[0] <= position <= self.own[1]
+
+    def moved_to(self, position: int) -> None:
+        self.position = max(self.position, position)
+        if self.own is not None and self.position >= self.own[1]:
+            self.own = None
+
+    def recorded(self, positions: list[int]) -> None:
+        """The run that moved this fold on committed its facts at ``positions``."""
+        for position in self.unusable:
+            self.reported.add(position)
+        self.unusable.clear()
+        if positions:
+            self.own = (min(positions), max(positions))
+
+    def _observe(self, event: Any) -> None:
+        self.history.observe(event)
+        self.memory.remember(event)
+        if isinstance(event, ev.MessageFeedbackRecorded):
+            self.history.observe_feedback(event, self.memory)
+
+
+def _before(event: Any, moment: datetime) -> bool:
+    at = getattr(event, "at", None)
+    return at is not None and datetime.fromisoformat(at) < moment

@@ -1,0 +1,218 @@
+"""The engine's fold (``campaigns/runtime/fold.py``) saved in the store, so that a new
+process (the next ``run --until``, a restarted service) carries on from it instead of
+replaying the history from position 0.
+
+A snapshot is a cache, never a source of truth: it is derived from the events up to its
+position, and anything wrong with it (missing, made by another version of the product,
+not matching the chain at its position, unreadable) means the next run folds the whole
+log again and saves a new one. It holds contacts' personal data (what the engine reads of
+them), so it is sealed like the events are: AES-GCM with a key kept in the store's key
+table, under a subject of its own. ``forget`` destroys that key and the snapshot with it
+(crypto-shredding covers copies of the row in database pages and backups); the next run
+folds the log, where the erased contact's fields read as erased, and seals a new one.
+
+It is a pickle, read back by an unpickler that admits only the data classes a fold is
+made of (no callable, no other class), so a row written by someone with write access to
+the database cannot become code; the seal stops a changed row before that anyway.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import pickle
+import zlib
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import BigInteger, Column, Integer, LargeBinary, MetaData, String, Table, inspect
+
+from orchestrator.campaigns.runtime.decisions import PolicyMemory
+from orchestrator.campaigns.runtime.fold import EngineFold
+from orchestrator.campaigns.runtime.history import ContactHistory
+from orchestrator.domain.stages import StageThresholds
+from orchestrator.persistence.sealing import new_key
+from orchestrator.store import Store
+
+# Bumped whenever what a fold holds, or how it folds, changes: an older snapshot is then
+# ignored (and replaced by the next run).
+FORMAT = 1
+
+metadata = MetaData()
+snapshots = Table(
+    "engine_snapshots", metadata,
+    Column("name", String, primary_key=True),
+    Column("format", Integer, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("own_from", BigInteger),
+    Column("own_to", BigInteger),
+    Column("link", LargeBinary, nullable=False),  # the chain's link at ``position``
+    Column("saved_at", String, nullable=False),
+    Column("key_subject", String, nullable=False),  # its key, in the store's key table
+    Column("sealed", LargeBinary, nullable=False),
+)
+NAME = "engine"
+
+
+def save(store: Store, fold: EngineFold, *, now: datetime) -> None:
+    """Seal and keep ``fold`` (replacing the last snapshot)."""
+    link = _link_at(store, fold.position)
+    if link is None:
+        return  # nothing folded yet: nothing worth keeping
+    state = {"position": fold.position, "own": fold.own, "pending": fold.pending,
+             "unusable": fold.unusable, "reported": fold.reported,
+             "history": {k: v for k, v in vars(fold.history).items()},
+             "memory": dict(vars(fold.memory)),
+             "engine": {name: getattr(fold.engine, name) for name in _ENGINE_STATE}}
+    plain = zlib.compress(pickle.dumps(state, protocol=5), 1)
+    metadata.create_all(store.engine, checkfirst=True)
+    subject, key = _key(store, _row(store))
+    nonce = os.urandom(12)
+    sealed = nonce + AESGCM(key).encrypt(nonce, plain, _aad(fold.position, fold.own))
+    row = {"name": NAME, "format": FORMAT, "position": fold.position,
+           "own_from": fold.own[0] if fold.own else None,
+           "own_to": fold.own[1] if fold.own else None, "link": link,
+           "saved_at": now.isoformat(), "key_subject": subject.hex, "sealed": sealed}
+    with store.engine.begin() as conn:
+        conn.execute(snapshots.delete().where(snapshots.c.name == NAME))
+        conn.execute(snapshots.insert(), [row])
+
+
+def load(store: Store, thresholds: StageThresholds) -> EngineFold | None:
+    """The saved fold, or None when there is none that can be trusted (see the module)."""
+    row = _row(store)
+    if row is None or row["format"] != FORMAT:
+        return None
+    if _link_at(store, row["position"]) != bytes(row["link"]):
+        return None  # not this store's history (restored or copied from elsewhere)
+    key = _live_key(store, UUID(row["key_subject"]))
+    if key is None:
+        return None
+    own = (row["own_from"], row["own_to"]) if row["own_from"] is not None else None
+    sealed = bytes(row["sealed"])
+    try:
+        plain = AESGCM(key).decrypt(sealed[:12], sealed[12:], _aad(row["position"], own))
+        state = _FoldUnpickler(io.BytesIO(zlib.decompress(plain))).load()
+    except (InvalidTag, zlib.error, pickle.UnpicklingError, EOFError, ValueError):
+        return None
+    fold = EngineFold(thresholds)
+    vars(fold.history).update(state["history"])
+    fold.history.thresholds = thresholds
+    fold.memory = PolicyMemory(**state["memory"])
+    for name in _ENGINE_STATE:
+        setattr(fold.engine, name, state["engine"][name])
+    fold.pending, fold.unusable, fold.reported = (state["pending"], state["unusable"],
+                                                  state["reported"])
+    fold.position, fold.own = state["position"], state["own"]
+    return fold
+
+
+def discard(store: Store) -> None:
+    """Destroy the snapshot and its key (``forget``: it holds personal data)."""
+    row = _row(store)
+    if row is None:
+        return
+    with store.write() as unit:
+        unit.tables.delete_keys([UUID(row["key_subject"])])
+    with store.engine.begin() as conn:
+        conn.execute(snapshots.delete())
+
+
+def key_subject(store: Store) -> UUID | None:
+    """The subject whose key seals the snapshot, if there is one."""
+    row = _row(store)
+    return UUID(row["key_subject"]) if row is not None else None
+
+
+def saved_position(store: Store) -> int | None:
+    if not inspect(store.engine).has_table(snapshots.name):
+        return None
+    with store.engine.connect() as conn:
+        return conn.execute(snapshots.select().with_only_columns(snapshots.c.position)
+                            .where(snapshots.c.name == NAME)).scalar()
+
+
+_ENGINE_STATE = ("enrolments", "active_by_contact", "last_entry", "message_contact",
+                 "message_enrolment", "_due")
+
+
+def _aad(position: int, own: tuple[int, int] | None) -> bytes:
+    return f"engine-snapshot:{FORMAT}:{position}:{own}".encode()
+
+
+def _link_at(store: Store, position: int) -> bytes | None:
+    if position <= 0:
+        return None
+    with store.read() as tables:
+        links = tables.chain_links(position - 1, 1)
+    return bytes(links[0][2]) if links and links[0][0] == position else None
+
+
+def _row(store: Store) -> Any:
+    if not inspect(store.engine).has_table(snapshots.name):
+        return None
+    with store.engine.connect() as conn:
+        return conn.execute(snapshots.select().where(snapshots.c.name == NAME)).mappings().first()
+
+
+def _live_key(store: Store, subject: UUID) -> bytes | None:
+    with store.read() as tables:
+        found = tables.load_keys([subject]).get(subject)
+    return found or None  # an empty key is a destroyed one (a tombstone)
+
+
+def _key(store: Store, row: Any) -> tuple[UUID, bytes]:
+    """The key of the snapshot in place, or a new subject and key (after ``forget`` the
+    old subject is a tombstone: it never gets a key again)."""
+    if row is not None:
+        subject = UUID(row["key_subject"])
+        if (key := _live_key(store, subject)) is not None:
+            return subject, key
+    subject, key = uuid4(), new_key()
+    with store.write() as unit:
+        unit.tables.create_keys({subject: key})
+    return subject, key
+
+
+def _data_classes() -> dict[tuple[str, str], type]:
+    """Every class a fold is made of: the recorded facts, the contacts' and the engine's
+    data classes, and the few standard types among their fields."""
+    import collections
+    import datetime as dt
+    import decimal
+    import uuid
+
+    from orchestrator.campaigns.runtime import engine
+    from orchestrator.domain import contact, events, journey_events, stages
+    from orchestrator.domain.policy import facts
+    allowed: dict[tuple[str, str], type] = {}
+    for module in (events, journey_events, contact, engine, stages, facts):
+        for value in vars(module).values():
+            if isinstance(value, type) and value.__module__ == module.__name__ and (
+                    dataclasses.is_dataclass(value) or issubclass(value, events.LedgerEvent)):
+                allowed[(value.__module__, value.__qualname__)] = value
+    for value in (ContactHistory, PolicyMemory):
+        allowed[(value.__module__, value.__qualname__)] = value
+    for value in (dt.datetime, dt.date, dt.timedelta, dt.timezone, decimal.Decimal, uuid.UUID,
+                  uuid.SafeUUID, collections.defaultdict, collections.Counter, set, frozenset,
+                  list, dict, tuple):
+        allowed[(value.__module__, value.__qualname__)] = value
+    return allowed
+
+
+_ALLOWED: dict[tuple[str, str], type] | None = None
+
+
+class _FoldUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        global _ALLOWED
+        if _ALLOWED is None:
+            _ALLOWED = _data_classes()
+        found = _ALLOWED.get((module, name))
+        if found is None:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of an engine snapshot")
+        return found

@@ -1,0 +1,198 @@
+"""The engine carries on from its saved state (docs/engine-state.md) exactly as it would
+after replaying the whole history: same facts, same messages, same reasons; and a saved
+state that cannot be trusted (changed, from elsewhere, erased) is never used."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import random
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from tests.conftest import run_cli
+from tests.support import consent, contact, purchase
+
+from orchestrator.campaigns.runtime import snapshots
+from orchestrator.demo.population import DEMO_NOW, generate
+from orchestrator.store import Store
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+JOURNEYS = sorted(str(p) for p in (REPOSITORY / "examples" / "journeys").glob("*.yaml"))
+TEMPLATES = str(REPOSITORY / "templates")
+SNAPSHOT_EVERY = "ORCHESTRATOR_ENGINE_SNAPSHOT_EVERY"
+
+
+class World:
+    """One store, run in steps, with the engine's state saved after every run (``every``
+    1) or never saved (0: each run folds the whole log)."""
+
+    def __init__(self, url: str, folder: Path, every: int):
+        self.url = url
+        self.folder = folder
+        self.environ = {**os.environ, SNAPSHOT_EVERY: str(every)}
+        self.outbox = folder / "outbox"
+
+    def cli(self, *args: str):
+        result = run_cli("--store", self.url, "--templates", TEMPLATES, *args,
+                         environ=self.environ)
+        assert result.code in (0, 1), (args, result.out, result.err)
+        return result
+
+    def ingest(self, path: Path) -> None:
+        assert self.cli("ingest", str(path)).code == 0
+
+    def run(self, until: str) -> None:
+        self.cli("run", "--until", until, "--outbox", str(self.outbox))
+
+    def history(self) -> dict[tuple[str, int], dict]:
+        """The whole record, stream by stream: the dispatcher hands messages over in
+        parallel, so outcomes of different messages may be recorded in another order,
+        and its claim id is random."""
+        events = [json.loads(line) for line in
+                  self.cli("audit", "export", "--format", "jsonl").out.splitlines()]
+        for event in events:
+            event.pop("claimed_by", None)
+            event.pop("position")
+        return {(event["stream"], event["version"]): event for event in events}
+
+
+def population(folder: Path, contacts: int, seed: int) -> Path:
+    path = folder / f"population-{seed}.jsonl"
+    with path.open("w") as out:
+        generate(out, contacts=contacts, seed=seed)
+    return path
+
+
+def late_touchpoints(folder: Path, seed: int, at: str, n: int) -> Path:
+    """Touchpoints recorded after the clock passed their ``at`` (taken at the clock)."""
+    rng = random.Random(seed)
+    lines = []
+    for k in range(n):
+        key = f"C{rng.randint(1, 60):06d}"
+        lines.append(purchase(f"late-{seed}-{n}-{k}", at, key, amount=rng.randint(5, 90)))
+    path = folder / f"late-{seed}-{at[:10]}.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path
+
+
+def steps(seed: int) -> list[str]:
+    rng = random.Random(seed)
+    month_start = DEMO_NOW - timedelta(days=30)
+    cuts = sorted(rng.sample(range(1, 30 * 24), 4))
+    return [(month_start + timedelta(hours=h)).isoformat() for h in cuts] + [
+        DEMO_NOW.isoformat()]
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_runs_from_the_saved_state_record_what_a_full_replay_records(store_url, tmp_path,
+                                                                     seed):
+    data = population(tmp_path, 120, seed)
+    month_start = (DEMO_NOW - timedelta(days=30)).isoformat()
+    worlds = []
+    for every in (1, 0):
+        url = store_url if every else _second_store(store_url, tmp_path)
+        world = World(url, tmp_path / f"w{every}", every)
+        world.ingest(data)
+        world.run(month_start)
+        assert world.cli("journeys", "publish", *JOURNEYS).code == 0
+        for n, until in enumerate(steps(seed)):
+            world.run(until)
+            world.ingest(late_touchpoints(tmp_path, seed, until, 3 + n))
+        world.run((DEMO_NOW + timedelta(days=3)).isoformat())
+        worlds.append(world)
+    saved, replayed = worlds
+    assert saved.history() == replayed.history()
+    messages = json.loads(saved.cli("messages", "--json").out)
+    assert len(messages) > 20 and len({m["status"] for m in messages}) > 1
+    with Store.open(saved.url) as store:
+        assert snapshots.saved_position(store) is not None
+    with Store.open(replayed.url) as store:
+        assert snapshots.saved_position(store) is None  # that world never saved one
+
+
+def _second_store(url: str, folder: Path) -> str:
+    return f"sqlite:///{folder / 'replayed.db'}"  # the reference: SQLite, never saved
+
+
+@pytest.fixture
+def small_world(tmp_path):
+    url = f"sqlite:///{tmp_path / 'small.db'}"
+    world = World(url, tmp_path, 1)
+    at = "2026-03-02T10:00:00+00:00"
+    lines = []
+    for n in range(5):
+        key = f"K{n}"
+        lines += [contact(f"c{n}", at, key, email=f"k{n}@example.com"),
+                  consent(f"g{n}", at, key), purchase(f"p{n}", at, key)]
+    path = tmp_path / "small.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    world.ingest(path)
+    assert world.cli("journeys", "publish", *JOURNEYS).code == 0
+    world.run("2026-03-03T00:00:00+00:00")
+    return world
+
+
+def test_a_changed_snapshot_is_ignored_and_replaced(small_world):
+    with Store.open(small_world.url) as store:
+        with store.engine.begin() as conn:
+            row = conn.execute(snapshots.snapshots.select()).mappings().one()
+            sealed = bytearray(row["sealed"])
+            sealed[-1] ^= 1
+            conn.execute(snapshots.snapshots.update().values(sealed=bytes(sealed)))
+        assert snapshots.load(store, small_world_thresholds()) is None
+    small_world.run("2026-03-09T00:00:00+00:00")
+    with Store.open(small_world.url) as store:
+        assert snapshots.load(store, small_world_thresholds()) is not None  # a new one
+
+
+def test_a_snapshot_of_other_classes_is_refused_even_when_sealed_right(small_world, tmp_path):
+    """A row written by someone holding the key still cannot run code."""
+    with Store.open(small_world.url) as store:
+        fold = snapshots.load(store, small_world_thresholds())
+        assert fold is not None
+        snapshots.save(store, fold, now=DEMO_NOW)
+        marker = tmp_path / "ran"
+        payload = pickle.dumps({"history": _Exploit(str(marker))})
+        assert _unpickles(payload) is None
+        assert not marker.exists()
+
+
+class _Exploit:
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.path}",))
+
+
+def _unpickles(payload: bytes):
+    try:
+        return snapshots._FoldUnpickler(io.BytesIO(payload)).load()
+    except pickle.UnpicklingError:
+        return None
+
+
+def test_forget_destroys_the_saved_state_and_the_next_one_holds_no_erased_data(small_world):
+    with Store.open(small_world.url) as store:
+        assert snapshots.saved_position(store) is not None
+        subject = snapshots.key_subject(store)
+    assert small_world.cli("forget", "K1").code == 0
+    with Store.open(small_world.url) as store:
+        assert snapshots.saved_position(store) is None
+        with store.read() as tables:
+            assert not tables.load_keys([subject]).get(subject)  # destroyed
+    small_world.run("2026-03-09T00:00:00+00:00")
+    with Store.open(small_world.url) as store:
+        fold = snapshots.load(store, small_world_thresholds())
+    assert fold is not None
+    assert fold.history.contacts["K1"].email != "k1@example.com"
+    assert fold.history.contacts["K2"].email == "k2@example.com"
+
+
+def small_world_thresholds():
+    from orchestrator.domain.stages import StageThresholds
+    return StageThresholds()
