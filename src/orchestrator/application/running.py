@@ -86,12 +86,12 @@ class EngineKeeper:
         fold, self.fold = self.fold, None  # a run that fails leaves nothing behind
         return fold
 
-    def keep(self, app: Any, store: Any, report: RunReport, *, final: bool = False) -> None:
+    def keep(self, app: Any, store: Any, report: RunReport) -> None:
         fold = report.fold
         every = app.settings.engine_snapshot_every
         if fold is None or every <= 0 or fold.erasure_seen:
             return
-        if fold.folded >= every or (final and fold.folded):
+        if fold.folded >= every:
             snapshots.save(store, fold, now=app.now())
             fold.folded = 0
         self.fold = fold
@@ -143,7 +143,7 @@ def _run_until_current(app: Any, store: Any, until: datetime, keeper: EngineKeep
                 raise
             attempt += 1
             continue
-        keeper.keep(app, store, report, final=record_idle)
+        keeper.keep(app, store, report)
         return report
 
 

@@ -4,6 +4,7 @@ state, who each touchpoint is about, and what an expression may read of a contac
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -63,15 +64,98 @@ class ContactView:
         return self._state.purchases_within(parse_duration(duration), self._now)
 
 
+Unpack = Callable[[bytes], Any]
+
+
+class ContactStates:
+    """Each contact's state by key. A state restored from a snapshot stays packed (bytes)
+    until it is first used, so a restart reads only the contacts it needs."""
+
+    def __init__(self, packed: dict[str, bytes] | None = None, unpack: Unpack | None = None):
+        self._states: dict[str, ContactState] = {}
+        self._packed = packed or {}
+        self._unpack = unpack
+
+    def get(self, key: str, default: ContactState | None = None) -> ContactState | None:
+        state = self._states.get(key)
+        if state is None and key in self._packed:
+            state = self._states[key] = self._unpack(self._packed.pop(key))  # type: ignore[misc]
+        return state if state is not None else default
+
+    def __getitem__(self, key: str) -> ContactState:
+        state = self.get(key)
+        if state is None:
+            raise KeyError(key)
+        return state
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._states or key in self._packed
+
+    def __len__(self) -> int:
+        return len(self._states) + len(self._packed)
+
+    def setdefault(self, key: str, state: ContactState) -> ContactState:
+        found = self.get(key)
+        if found is None:
+            self._states[key] = found = state
+        return found
+
+    def items(self) -> Iterator[tuple[str, ContactState]]:
+        for key in list(self._packed):
+            self.get(key)
+        return iter(list(self._states.items()))
+
+    def packed(self, pack: Callable[[ContactState], bytes]) -> dict[str, bytes]:
+        """Every state as bytes: those never unpacked as they were, the others packed."""
+        return {**self._packed, **{key: pack(state) for key, state in self._states.items()}}
+
+
 class ContactHistory:
-    """Contacts' facts as the clock passes them, and who each touchpoint is about."""
+    """Contacts' facts as the clock passes them, and who each touchpoint is about.
+
+    The owners of handles and phone numbers and the latest STOP/START of each number are
+    sections a snapshot restores packed, unpacked on first use (``restore_packed``)."""
+
+    SECTIONS = ("handle_owner", "phone_owners", "phone_opt_outs")
 
     def __init__(self, thresholds: StageThresholds):
         self.thresholds = thresholds
-        self.contacts: dict[str, ContactState] = {}
-        self.handle_owner: dict[UUID, str] = {}
-        self.phone_owners: dict[UUID, set[str]] = defaultdict(set)
-        self.phone_opt_outs: dict[UUID, ev.InboundSmsReceived] = {}  # the latest STOP/START
+        self.contacts = ContactStates()
+        self._handle_owner: dict[UUID, str] | None = {}
+        self._phone_owners: dict[UUID, set[str]] | None = defaultdict(set)
+        self._phone_opt_outs: dict[UUID, ev.InboundSmsReceived] | None = {}  # latest STOP/START
+        self._packed: dict[str, bytes] = {}
+        self._unpack: Unpack | None = None
+
+    def restore_packed(self, contacts: dict[str, bytes], sections: dict[str, bytes],
+                       unpack: Unpack) -> None:
+        self.contacts = ContactStates(contacts, unpack)
+        self._packed, self._unpack = dict(sections), unpack
+        for name in self.SECTIONS:
+            setattr(self, f"_{name}", None)
+
+    def packed_sections(self, pack: Callable[[Any], bytes]) -> dict[str, bytes]:
+        return {name: self._packed[name] if getattr(self, f"_{name}") is None
+                else pack(getattr(self, f"_{name}")) for name in self.SECTIONS}
+
+    def _section(self, name: str) -> Any:
+        value = getattr(self, f"_{name}")
+        if value is None:
+            value = self._unpack(self._packed.pop(name))  # type: ignore[misc]
+            setattr(self, f"_{name}", value)
+        return value
+
+    @property
+    def handle_owner(self) -> dict[UUID, str]:
+        return self._section("handle_owner")
+
+    @property
+    def phone_owners(self) -> dict[UUID, set[str]]:
+        return self._section("phone_owners")
+
+    @property
+    def phone_opt_outs(self) -> dict[UUID, ev.InboundSmsReceived]:
+        return self._section("phone_opt_outs")
 
     def observe(self, event: Any) -> None:
         contact = getattr(event, "contact", None)

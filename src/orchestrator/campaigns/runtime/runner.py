@@ -158,11 +158,11 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
     fold.engine.use_versions(versions)
     fold.reclassify(clock, high_water)
     last_position = fold.position
-    for recorded in read_log(store, after=fold.position):
+    from_the_start = fold.position == 0
+    for recorded in _unfolded(store, fold):
         last_position = recorded.position
-        if not fold.skips(recorded.position):
-            fold.take(recorded.position, recorded.event, clock, high_water, window_from)
-    if fold.position == 0:
+        fold.take(recorded.position, recorded.event, clock, high_water, window_from)
+    if from_the_start:
         fold.erasure_seen = False  # read from the start: erased fields already read erased
     fold.moved_to(last_position)
     history, engine, memory = fold.history, fold.engine, fold.memory
@@ -221,6 +221,18 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
         if position not in fold.reported)
     return RunComputation(report, run.emitted, max(last_position, high_water),
                           engine_version, memory, fold)
+
+
+def _unfolded(store: Store, fold: EngineFold) -> Iterable[Any]:
+    """The events recorded after the fold's position, but for the last run's own (which
+    the fold already holds: they are not even read)."""
+    if fold.own is None:
+        yield from read_log(store, after=fold.position)
+        return
+    first, last = fold.own
+    yield from read_log(store, after=fold.position, upto=first - 1)
+    fold.moved_to(last)
+    yield from read_log(store, after=last)
 
 
 class _Run:

@@ -33,14 +33,13 @@ from sqlalchemy import BigInteger, Column, Integer, LargeBinary, MetaData, Strin
 
 from orchestrator.campaigns.runtime.decisions import PolicyMemory
 from orchestrator.campaigns.runtime.fold import EngineFold
-from orchestrator.campaigns.runtime.history import ContactHistory
 from orchestrator.domain.stages import StageThresholds
 from orchestrator.persistence.sealing import new_key
 from orchestrator.store import Store
 
 # Bumped whenever what a fold holds, or how it folds, changes: an older snapshot is then
 # ignored (and replaced by the next run).
-FORMAT = 1
+FORMAT = 2
 
 metadata = MetaData()
 snapshots = Table(
@@ -65,7 +64,8 @@ def save(store: Store, fold: EngineFold, *, now: datetime) -> None:
         return  # nothing folded yet: nothing worth keeping
     state = {"position": fold.position, "own": fold.own, "pending": fold.pending,
              "unusable": fold.unusable, "reported": fold.reported,
-             "history": {k: v for k, v in vars(fold.history).items()},
+             "contacts": fold.history.contacts.packed(_pack),
+             "sections": fold.history.packed_sections(_pack),
              "memory": dict(vars(fold.memory)),
              "engine": {name: getattr(fold.engine, name) for name in _ENGINE_STATE}}
     plain = zlib.compress(pickle.dumps(state, protocol=5), 1)
@@ -96,12 +96,15 @@ def load(store: Store, thresholds: StageThresholds) -> EngineFold | None:
     sealed = bytes(row["sealed"])
     try:
         plain = AESGCM(key).decrypt(sealed[:12], sealed[12:], _aad(row["position"], own))
-        state = _FoldUnpickler(io.BytesIO(zlib.decompress(plain))).load()
-    except (InvalidTag, zlib.error, pickle.UnpicklingError, EOFError, ValueError):
-        return None
+        return _restored(_unpack(zlib.decompress(plain)), thresholds)
+    except (InvalidTag, zlib.error, pickle.UnpicklingError, EOFError, ValueError, KeyError,
+            TypeError, AttributeError):
+        return None  # not what this version saves: the next run folds the log again
+
+
+def _restored(state: dict[str, Any], thresholds: StageThresholds) -> EngineFold:
     fold = EngineFold(thresholds)
-    vars(fold.history).update(state["history"])
-    fold.history.thresholds = thresholds
+    fold.history.restore_packed(state["contacts"], state["sections"], _unpack)
     fold.memory = PolicyMemory(**state["memory"])
     for name in _ENGINE_STATE:
         setattr(fold.engine, name, state["engine"][name])
@@ -138,6 +141,14 @@ def saved_position(store: Store) -> int | None:
 
 _ENGINE_STATE = ("enrolments", "active_by_contact", "last_entry", "message_contact",
                  "message_enrolment", "_due")
+
+
+def _pack(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=5)
+
+
+def _unpack(packed: bytes) -> Any:
+    return _FoldUnpickler(io.BytesIO(packed)).load()
 
 
 def _aad(position: int, own: tuple[int, int] | None) -> bytes:
@@ -195,8 +206,6 @@ def _data_classes() -> dict[tuple[str, str], type]:
             if isinstance(value, type) and value.__module__ == module.__name__ and (
                     dataclasses.is_dataclass(value) or issubclass(value, events.LedgerEvent)):
                 allowed[(value.__module__, value.__qualname__)] = value
-    for value in (ContactHistory, PolicyMemory):
-        allowed[(value.__module__, value.__qualname__)] = value
     for value in (dt.datetime, dt.date, dt.timedelta, dt.timezone, decimal.Decimal, uuid.UUID,
                   uuid.SafeUUID, collections.defaultdict, collections.Counter, set, frozenset,
                   list, dict, tuple):
