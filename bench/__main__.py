@@ -423,6 +423,8 @@ def main() -> int:
         results.extend(bench_dispatch(folder / "dispatch", row))
         from bench.store_copy import bench_store_copy
         results.extend(bench_store_copy(folder / "store-copy", row))
+        from bench.live_service import bench_live_service
+        results.extend(bench_live_service(folder / "live-service", row))
     print("| measure | ours | reference (same run) | ratio | target | verdict |")
     print("|---|---|---|---|---|---|")
     print("\n".join(results))

@@ -164,9 +164,12 @@ class JourneyEngine:
         while its journey was paused goes on at ``start`` of the first run after resume."""
         self.halted = {journey for journey, state in states.items() if state != "active"}
         self.not_before = start
-        for enrolment in sorted(self.enrolments.values(), key=lambda e: e.id):
-            if states.get(enrolment.journey) == "archived":
-                self._end(enrolment, "archived", start)
+        archived = {journey for journey, state in states.items() if state == "archived"}
+        if not archived:
+            return  # (most runs: no need to look at every enrolment)
+        for enrolment in sorted((e for e in self.enrolments.values()
+                                 if e.journey in archived), key=lambda e: e.id):
+            self._end(enrolment, "archived", start)
 
     # --- restoring from recorded facts ------------------------------------------------------
 

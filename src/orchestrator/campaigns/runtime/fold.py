@@ -23,6 +23,8 @@ from typing import Any
 from orchestrator.campaigns.runtime.decisions import PolicyMemory
 from orchestrator.campaigns.runtime.engine import JourneyEngine
 from orchestrator.campaigns.runtime.history import ContactHistory
+from orchestrator.campaigns.runtime.lifecycle import STATE_OF
+from orchestrator.campaigns.runtime.versions import PublishedVersion, versions_of
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
 from orchestrator.domain.stages import StageThresholds
@@ -30,6 +32,7 @@ from orchestrator.domain.time_range import unusable_time
 
 ENGINE_FACTS = (je.ContactEnrolled, je.StepEntered, je.WaitEnded, je.EnrolmentEnded,
                 je.MessageScheduled)
+LIFECYCLE_FACTS = (je.JourneyPaused, je.JourneyResumed, je.JourneyArchived)
 REMEMBERED_FACTS = (je.MessageScheduled, je.MessageDecided, je.MessageSent,
                     je.MessageFailed, je.ReviewApproved)
 
@@ -44,6 +47,9 @@ class EngineFold:
         self.reported: set[int] = set()  # positions whose failure is already recorded
         self.position = 0  # every event up to here is folded...
         self.own: tuple[int, int] | None = None  # ...and those in this range (a run's own)
+        self.published: dict[tuple[str, int], je.JourneyPublished] = {}
+        self.lifecycle: dict[str, str] = {}  # journey -> paused/archived/active, if changed
+        self._versions: list[PublishedVersion] | None = None  # parsed, not saved
         self.folded = 0  # events folded since this fold was made or loaded
         # An erasure since: this fold holds the contact's personal data as it was read
         # before; it must not be kept or saved (the next run folds the log again).
@@ -65,7 +71,12 @@ class EngineFold:
         """Fold the event recorded at ``position`` (read in log order after
         :attr:`position`). ``window_from``: a what-if's window (see ``compute_run``)."""
         self.folded += 1
-        if isinstance(event, ev.ContactErased):
+        if isinstance(event, je.JourneyPublished):
+            self.published[(event.journey, event.version)] = event
+            self._versions = None
+        elif isinstance(event, LIFECYCLE_FACTS):
+            self.lifecycle[event.journey] = STATE_OF[type(event)]
+        elif isinstance(event, ev.ContactErased):
             self.erasure_seen = True
         elif isinstance(event, je.EventProcessingFailed):
             self.reported.add(event.position)
@@ -86,6 +97,12 @@ class EngineFold:
             self.memory.remember(event)
         elif isinstance(event, REMEMBERED_FACTS):
             self.memory.remember(event)
+
+    def versions(self) -> list[PublishedVersion]:
+        """Every journey version published in the folded log (parsed once)."""
+        if self._versions is None:
+            self._versions = versions_of(self.published.values())
+        return self._versions
 
     def skips(self, position: int) -> bool:
         """True for the positions of the last run's own facts (already folded)."""

@@ -31,11 +31,9 @@ from orchestrator.campaigns.runtime.decisions import (
 from orchestrator.campaigns.runtime.engine import Emitted, JourneyEngine, cron_firings
 from orchestrator.campaigns.runtime.fold import EngineFold
 from orchestrator.campaigns.runtime.history import ContactHistory
-from orchestrator.campaigns.runtime.lifecycle import lifecycle_states
 from orchestrator.campaigns.runtime.versions import (
     PublishedVersion,
     pinned_templates,
-    published_versions,
 )
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
@@ -146,8 +144,6 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
     touchpoints from ``window_from`` to ``until`` are played in ``at`` order.
     ``versions`` replaces the published versions (a candidate beside those in force)."""
     thresholds = thresholds or StageThresholds()
-    versions = published_versions(store) if versions is None else versions
-    lifecycle = lifecycle_states(store)
     clock, high_water, engine_version = _progress(store)
     if window_from is not None:
         clock, high_water = None, 0  # a what-if does not continue from the engine's clock
@@ -155,7 +151,6 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
     elif fold is None:
         fold = EngineFold(thresholds)
     fold.history.thresholds = thresholds
-    fold.engine.use_versions(versions)
     fold.reclassify(clock, high_water)
     last_position = fold.position
     from_the_start = fold.position == 0
@@ -165,6 +160,9 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
     if from_the_start:
         fold.erasure_seen = False  # read from the start: erased fields already read erased
     fold.moved_to(last_position)
+    versions = fold.versions() if versions is None else versions
+    lifecycle = dict(fold.lifecycle)
+    fold.engine.use_versions(versions)
     history, engine, memory = fold.history, fold.engine, fold.memory
     desk = PolicyDesk(TemplateCatalog(templates_dir), thresholds, policy, live=channels,
                       pinned=pinned_templates(versions))

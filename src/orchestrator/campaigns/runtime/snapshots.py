@@ -39,7 +39,7 @@ from orchestrator.store import Store
 
 # Bumped whenever what a fold holds, or how it folds, changes: an older snapshot is then
 # ignored (and replaced by the next run).
-FORMAT = 2
+FORMAT = 3
 
 metadata = MetaData()
 snapshots = Table(
@@ -64,6 +64,7 @@ def save(store: Store, fold: EngineFold, *, now: datetime) -> None:
         return  # nothing folded yet: nothing worth keeping
     state = {"position": fold.position, "own": fold.own, "pending": fold.pending,
              "unusable": fold.unusable, "reported": fold.reported,
+             "published": fold.published, "lifecycle": fold.lifecycle,
              "contacts": fold.history.contacts.packed(_pack),
              "sections": fold.history.packed_sections(_pack),
              "memory": dict(vars(fold.memory)),
@@ -111,6 +112,7 @@ def _restored(state: dict[str, Any], thresholds: StageThresholds) -> EngineFold:
     fold.pending, fold.unusable, fold.reported = (state["pending"], state["unusable"],
                                                   state["reported"])
     fold.position, fold.own = state["position"], state["own"]
+    fold.published, fold.lifecycle = state["published"], state["lifecycle"]
     return fold
 
 

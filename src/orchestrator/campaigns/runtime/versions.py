@@ -121,21 +121,26 @@ def candidate_version(journey: Journey, latest: PublishedVersion | None, templat
 
 def published_versions(store: Store, *, latest_only: bool = False) -> list[PublishedVersion]:
     """Every published version (or each journey's latest), oldest first."""
-    versions: dict[tuple[str, int], PublishedVersion] = {}
-    for recorded in read_log(store, only=(JourneyPublished,)):
-        event = recorded.event
-        journey = parse_journey(event.source.encode("utf-8"), event.source_path,
-                                _AnyTemplate())
-        versions[(event.journey, event.version)] = PublishedVersion(
-            journey, event.version, event.digest, event.author, event.published_at,
-            event.source_path, getattr(event, "templates", None))
-    ordered = sorted(versions.values(), key=lambda v: (v.id, v.version))
+    ordered = versions_of(recorded.event
+                          for recorded in read_log(store, only=(JourneyPublished,)))
     if latest_only:
         latest: dict[str, PublishedVersion] = {}
         for version in ordered:
             latest[version.id] = version
         return list(latest.values())
     return ordered
+
+
+def versions_of(published: Iterable[JourneyPublished]) -> list[PublishedVersion]:
+    """The versions these facts published, parsed again from their recorded source."""
+    versions: dict[tuple[str, int], PublishedVersion] = {}
+    for event in published:
+        journey = parse_journey(event.source.encode("utf-8"), event.source_path,
+                                _AnyTemplate())
+        versions[(event.journey, event.version)] = PublishedVersion(
+            journey, event.version, event.digest, event.author, event.published_at,
+            event.source_path, getattr(event, "templates", None))
+    return sorted(versions.values(), key=lambda v: (v.id, v.version))
 
 
 def pinned_templates(versions: Iterable[PublishedVersion]
@@ -185,4 +190,5 @@ __all__ = [
     "pinned_templates",
     "publish",
     "published_versions",
+    "versions_of",
 ]
