@@ -35,6 +35,7 @@ from orchestrator.campaigns.runtime.decisions import PolicyMemory
 from orchestrator.campaigns.runtime.fold import EngineFold
 from orchestrator.domain.stages import StageThresholds
 from orchestrator.persistence.sealing import new_key
+from orchestrator.projections.view import upsert
 from orchestrator.store import Store
 
 # Bumped whenever what a fold holds, or how it folds, changes: an older snapshot is then
@@ -78,9 +79,8 @@ def save(store: Store, fold: EngineFold, *, now: datetime) -> None:
            "own_from": fold.own[0] if fold.own else None,
            "own_to": fold.own[1] if fold.own else None, "link": link,
            "saved_at": now.isoformat(), "key_subject": subject.hex, "sealed": sealed}
-    with store.engine.begin() as conn:
-        conn.execute(snapshots.delete().where(snapshots.c.name == NAME))
-        conn.execute(snapshots.insert(), [row])
+    with store.engine.begin() as conn:  # an upsert: two processes may save at once
+        upsert(conn, snapshots, [row], ["name"])
 
 
 def load(store: Store, thresholds: StageThresholds) -> EngineFold | None:
