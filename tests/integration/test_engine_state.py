@@ -4,7 +4,6 @@ state that cannot be trusted (changed, from elsewhere, erased) is never used."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import pickle
@@ -17,6 +16,7 @@ from tests.conftest import run_cli
 from tests.support import consent, contact, purchase
 
 from orchestrator.campaigns.runtime import snapshots
+from orchestrator.campaigns.runtime.engine import ENGINE_STATE
 from orchestrator.demo.population import DEMO_NOW, generate
 from orchestrator.store import Store
 
@@ -109,7 +109,13 @@ def test_runs_from_the_saved_state_record_what_a_full_replay_records(store_url, 
     messages = json.loads(saved.cli("messages", "--json").out)
     assert len(messages) > 20 and len({m["status"] for m in messages}) > 1
     with Store.open(saved.url) as store:
-        assert snapshots.saved_position(store) is not None
+        fold = snapshots.load(store, small_world_thresholds())
+    assert fold is not None  # the saved state was read back whole, every section of it
+    for name in fold.engine.packed_sections(ENGINE_STATE, lambda value: b""):
+        assert getattr(fold.engine, name) is not None
+    assert len(fold.engine.last_entry) and len(fold.memory.scheduled)
+    assert all(state is not None for _, state in fold.history.contacts.items())
+    assert fold.history.phone_owners is not None and fold.history.handle_owner is not None
     with Store.open(replayed.url) as store:
         assert snapshots.saved_position(store) is None  # that world never saved one
 
@@ -118,22 +124,25 @@ def _second_store(url: str, folder: Path) -> str:
     return f"sqlite:///{folder / 'replayed.db'}"  # the reference: SQLite, never saved
 
 
-@pytest.fixture
-def small_world(tmp_path):
-    url = f"sqlite:///{tmp_path / 'small.db'}"
-    world = World(url, tmp_path, 1)
+def make_small_world(folder: Path, every: int, name: str = "small") -> World:
+    world = World(f"sqlite:///{folder / f'{name}.db'}", folder / name, every)
     at = "2026-03-02T10:00:00+00:00"
     lines = []
     for n in range(5):
         key = f"K{n}"
         lines += [contact(f"c{n}", at, key, email=f"k{n}@example.com"),
                   consent(f"g{n}", at, key), purchase(f"p{n}", at, key)]
-    path = tmp_path / "small.jsonl"
+    path = folder / "small.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     world.ingest(path)
     assert world.cli("journeys", "publish", *JOURNEYS).code == 0
     world.run("2026-03-03T00:00:00+00:00")
     return world
+
+
+@pytest.fixture
+def small_world(tmp_path):
+    return make_small_world(tmp_path, 1)
 
 
 def test_a_changed_snapshot_is_ignored_and_replaced(small_world):
@@ -150,15 +159,25 @@ def test_a_changed_snapshot_is_ignored_and_replaced(small_world):
 
 
 def test_a_snapshot_of_other_classes_is_refused_even_when_sealed_right(small_world, tmp_path):
-    """A row written by someone holding the key still cannot run code."""
+    """A row written by someone holding the key still cannot run code: the run that
+    meets it drops it and folds the whole log instead."""
+    marker = tmp_path / "ran"
     with Store.open(small_world.url) as store:
         fold = snapshots.load(store, small_world_thresholds())
         assert fold is not None
+        fold.memory.undecided = {"msg-x": _Exploit(str(marker))}  # read by every run
         snapshots.save(store, fold, now=DEMO_NOW)
-        marker = tmp_path / "ran"
-        payload = pickle.dumps({"history": _Exploit(str(marker))})
-        assert _unpickles(payload) is None
-        assert not marker.exists()
+        assert snapshots.load(store, small_world_thresholds()) is not None  # sealed right
+        planted = snapshots.key_subject(store)
+    small_world.run("2026-03-09T00:00:00+00:00")
+    assert not marker.exists()
+    with Store.open(small_world.url) as store:
+        assert snapshots.key_subject(store) not in (None, planted)  # dropped and replaced
+    reference = make_small_world(tmp_path, 0, "reference")
+    reference.run("2026-03-09T00:00:00+00:00")
+    assert small_world.history() == reference.history()
+    assert _unpickles(pickle.dumps({"history": _Exploit(str(marker))})) is None
+    assert not marker.exists()
 
 
 class _Exploit:
@@ -171,8 +190,8 @@ class _Exploit:
 
 def _unpickles(payload: bytes):
     try:
-        return snapshots._FoldUnpickler(io.BytesIO(payload)).load()
-    except pickle.UnpicklingError:
+        return snapshots._unpack(payload)
+    except snapshots.SnapshotUnreadable:
         return None
 
 

@@ -4,6 +4,7 @@ with ``--until`` or as the live service driven by APScheduler."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -142,6 +143,10 @@ def _run_until_current(app: Any, store: Any, until: datetime, keeper: EngineKeep
             if attempt == RUN_ATTEMPTS:
                 raise
             attempt += 1
+            continue
+        except snapshots.SnapshotUnreadable as unreadable:
+            logging.getLogger(__name__).warning("%s", unreadable)
+            snapshots.discard(store)  # and fold the whole log on the next attempt
             continue
         keeper.keep(app, store, report)
         return report

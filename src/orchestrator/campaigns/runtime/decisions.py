@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from orchestrator.campaigns.language.journey import TouchpointTrigger
+from orchestrator.campaigns.runtime.packed import PackedSections
 from orchestrator.domain import events as ev
 from orchestrator.domain import journey_events as je
 from orchestrator.domain.builtin_replies import BUILTIN_TEMPLATE_CHANNELS, SMS_HELP_TEMPLATE
@@ -38,7 +39,7 @@ from orchestrator.rendering.layout import CHANNEL_FILES
 
 
 @dataclass
-class PolicyMemory:
+class PolicyMemory(PackedSections):
     """What the policy needs beyond a contact's own facts, kept as the clock passes."""
 
     sends: dict[str, list[tuple[str, datetime]]] = field(default_factory=lambda: defaultdict(

@@ -40,6 +40,7 @@ from orchestrator.campaigns.language.journey import (
     WaitStep,
     WaitUntilStep,
 )
+from orchestrator.campaigns.runtime.packed import PackedSections
 from orchestrator.campaigns.runtime.versions import PublishedVersion
 from orchestrator.domain import journey_events as je
 from orchestrator.domain.new_fact import NewFact
@@ -74,7 +75,11 @@ Emitted = NewFact  # what the engine emits: facts the store numbers when it reco
 ContextFor = Callable[[str | None, datetime], Any]  # contact key, moment -> contact view
 
 
-class JourneyEngine:
+ENGINE_STATE = ("enrolments", "active_by_contact", "last_entry", "message_contact",
+                "message_enrolment", "_due")
+
+
+class JourneyEngine(PackedSections):
     def __init__(self, versions: Iterable[PublishedVersion], contact_view: ContextFor):
         self.versions: dict[tuple[str, int], PublishedVersion] = {}
         self.latest: dict[str, PublishedVersion] = {}
@@ -89,6 +94,9 @@ class JourneyEngine:
         self._out: list[Emitted] = []
         self.halted: set[str] = set()  # paused or archived journeys (apply_lifecycle)
         self.not_before: datetime | None = None
+        # Restored from a snapshot with the due heap still packed: nothing is due before
+        # this (the heap's earliest entry then), so a run before it need not unpack it.
+        self.nothing_due_before: datetime | None = None
 
     def use_versions(self, versions: Iterable[PublishedVersion]) -> None:
         """The journey versions published now (a run's engine state outlives the run;
@@ -112,6 +120,9 @@ class JourneyEngine:
 
     def advance_to(self, now: datetime) -> None:
         """Resume every wait that is due by ``now``, each at its own due time."""
+        if self.still_packed("_due") and (self.nothing_due_before is None
+                                          or now < self.nothing_due_before):
+            return
         held = []
         while self._due and self._due[0][0] <= now:
             entry = heapq.heappop(self._due)

@@ -18,6 +18,7 @@ the database cannot become code; the seal stops a changed row before that anyway
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
 import io
 import os
@@ -26,21 +27,24 @@ import zlib
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import BigInteger, Column, Integer, LargeBinary, MetaData, String, Table, inspect
 
 from orchestrator.campaigns.runtime.decisions import PolicyMemory
+from orchestrator.campaigns.runtime.engine import ENGINE_STATE
 from orchestrator.campaigns.runtime.fold import EngineFold
 from orchestrator.domain.stages import StageThresholds
+from orchestrator.errors import OrchestratorError
 from orchestrator.persistence.sealing import new_key
 from orchestrator.projections.view import upsert
 from orchestrator.store import Store
 
 # Bumped whenever what a fold holds, or how it folds, changes: an older snapshot is then
 # ignored (and replaced by the next run).
-FORMAT = 3
+FORMAT = 4
 
 metadata = MetaData()
 snapshots = Table(
@@ -68,9 +72,10 @@ def save(store: Store, fold: EngineFold, *, now: datetime) -> None:
              "published": fold.published, "lifecycle": fold.lifecycle,
              "contacts": fold.history.contacts.packed(_pack),
              "sections": fold.history.packed_sections(_pack),
-             "memory": dict(vars(fold.memory)),
-             "engine": {name: getattr(fold.engine, name) for name in _ENGINE_STATE}}
-    plain = zlib.compress(pickle.dumps(state, protocol=5), 1)
+             "memory": fold.memory.packed_sections(MEMORY_STATE, _pack),
+             "engine": fold.engine.packed_sections(ENGINE_STATE, _pack),
+             "nothing_due_before": _earliest_due(fold)}
+    plain = zlib.compress(_pack(state), 1)
     metadata.create_all(store.engine, checkfirst=True)
     subject, key = _key(store, _row(store))
     nonce = os.urandom(12)
@@ -98,17 +103,16 @@ def load(store: Store, thresholds: StageThresholds) -> EngineFold | None:
     try:
         plain = AESGCM(key).decrypt(sealed[:12], sealed[12:], _aad(row["position"], own))
         return _restored(_unpack(zlib.decompress(plain)), thresholds)
-    except (InvalidTag, zlib.error, pickle.UnpicklingError, EOFError, ValueError, KeyError,
-            TypeError, AttributeError):
+    except (InvalidTag, zlib.error, SnapshotUnreadable, KeyError, TypeError):
         return None  # not what this version saves: the next run folds the log again
 
 
 def _restored(state: dict[str, Any], thresholds: StageThresholds) -> EngineFold:
     fold = EngineFold(thresholds)
     fold.history.restore_packed(state["contacts"], state["sections"], _unpack)
-    fold.memory = PolicyMemory(**state["memory"])
-    for name in _ENGINE_STATE:
-        setattr(fold.engine, name, state["engine"][name])
+    fold.memory.restore_packed(state["memory"], _unpack)
+    fold.engine.restore_packed(state["engine"], _unpack)
+    fold.engine.nothing_due_before = state["nothing_due_before"]
     fold.pending, fold.unusable, fold.reported = (state["pending"], state["unusable"],
                                                   state["reported"])
     fold.position, fold.own = state["position"], state["own"]
@@ -141,16 +145,53 @@ def saved_position(store: Store) -> int | None:
                             .where(snapshots.c.name == NAME)).scalar()
 
 
-_ENGINE_STATE = ("enrolments", "active_by_contact", "last_entry", "message_contact",
-                 "message_enrolment", "_due")
+MEMORY_STATE = tuple(field.name for field in dataclasses.fields(PolicyMemory))
+
+
+def _earliest_due(fold: EngineFold) -> datetime | None:
+    """The due heap's first entry: nothing comes due before it (stale entries only make
+    it earlier, never later)."""
+    engine = fold.engine
+    if engine.still_packed("_due"):
+        return engine.nothing_due_before
+    return engine._due[0][0] if engine._due else None
+
+
+class SnapshotUnreadable(OrchestratorError):
+    """A section of the saved state did not unpack (a product change without a new
+    :data:`FORMAT`): the run starts again from the whole log."""
+
+    exit_code = 1
+
+
+def zone_named(key: str) -> ZoneInfo:
+    """A time zone as a snapshot stores it: by name (its own pickling goes through
+    ``getattr``, which the unpickler does not admit)."""
+    return ZoneInfo(key)
+
+
+def _reduce_zone(zone: ZoneInfo) -> tuple[Any, tuple[str]]:
+    return zone_named, (zone.key,)
+
+
+_DISPATCH = {**copyreg.dispatch_table, ZoneInfo: _reduce_zone}
 
 
 def _pack(value: Any) -> bytes:
-    return pickle.dumps(value, protocol=5)
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=5)
+    pickler.dispatch_table = _DISPATCH
+    pickler.dump(value)
+    return buffer.getvalue()
 
 
 def _unpack(packed: bytes) -> Any:
-    return _FoldUnpickler(io.BytesIO(packed)).load()
+    try:
+        return _FoldUnpickler(io.BytesIO(packed)).load()
+    except (pickle.UnpicklingError, EOFError, ValueError, KeyError, TypeError,
+            AttributeError) as error:
+        raise SnapshotUnreadable(f"the engine's saved state does not unpack "
+                                 f"({type(error).__name__}); folding the whole log") from None
 
 
 def _aad(position: int, own: tuple[int, int] | None) -> bytes:
@@ -208,6 +249,7 @@ def _data_classes() -> dict[tuple[str, str], type]:
             if isinstance(value, type) and value.__module__ == module.__name__ and (
                     dataclasses.is_dataclass(value) or issubclass(value, events.LedgerEvent)):
                 allowed[(value.__module__, value.__qualname__)] = value
+    allowed[(__name__, "zone_named")] = zone_named  # type: ignore[assignment]
     for value in (dt.datetime, dt.date, dt.timedelta, dt.timezone, decimal.Decimal, uuid.UUID,
                   uuid.SafeUUID, collections.defaultdict, collections.Counter, set, frozenset,
                   list, dict, tuple):
