@@ -20,6 +20,7 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parents[1]
 CONTACTS = int(os.environ.get("BENCH_SIMULATE_CONTACTS", "10000"))
 TARGET = 1.2  # simulate may take at most this many times the real run's time
+MONTH_TARGETS = {100_000: 300, 1_000_000: 2_700}  # issue 13: seconds for a simulated month
 
 
 def _cli(store: Path, *args: str) -> float:
@@ -63,9 +64,14 @@ def bench_simulate(folder: Path, row: Callable[..., str],
     _cli(copy, "journeys", "publish", str(candidate))
     ran = _cli(copy, "run", "--until", end, "--outbox", str(folder / "outbox"))
     ratio = simulated / ran
+    month_target = MONTH_TARGETS.get(contacts)
     return [row(f"simulate, a month of {contacts:,} contacts (candidate + in force)",
                 f"{simulated:.1f} s", f"run --until on a copy: {ran:.1f} s",
-                f"{ratio:.2f}", f"<= {TARGET}", ratio <= TARGET)]
+                f"{ratio:.2f}", f"<= {TARGET}", ratio <= TARGET),
+            row(f"run --until, a month of {contacts:,} contacts, example journeys, "
+                "dry-run dispatch included", f"{ran:.1f} s", f"{contacts / ran:,.0f} "
+                "contacts/s", "-", f"< {month_target:,} s" if month_target else "-",
+                ran < month_target if month_target else None)]
 
 
 if __name__ == "__main__":
