@@ -389,9 +389,10 @@ def cmd_run(app: Any, args: argparse.Namespace) -> int:
         return 1 if outcome.sent.failed else 0  # a message failed: say so in the status
     print(f"live: advancing journeys every {args.every} s on {args.channels} channels "
           f"(outbox {app.settings.outbox}); Ctrl-C stops", flush=True)
+    from orchestrator.service.members import Membership
     serve_live(app, args.every, lambda outcome: report(outcome) if (
         outcome.report.touchpoints or outcome.report.broadcasts or outcome.sent.sent)
-        else None)
+        else None, membership=Membership, say=lambda line: print(line, flush=True))
     print("live: stopped", flush=True)
     return 0
 

@@ -17,6 +17,7 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -28,6 +29,7 @@ class KillPlan:
     at: int  # the hand-over (1-based) that triggers it
     delay: float = 0.0
     victim: int | None = None  # the pid to kill
+    action: Callable[[], None] | None = None  # instead of killing: do this (once)
 
 
 @dataclass
@@ -70,6 +72,10 @@ class FakeProviders:
         self.plan = plan
 
     def _kill(self) -> None:
+        if self.plan.action is not None:
+            action, self.plan.action = self.plan.action, None
+            action()
+            return
         if self.plan.victim:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.plan.victim, signal.SIGKILL)

@@ -20,7 +20,7 @@ import shutil
 import signal
 import uuid
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -53,15 +53,16 @@ def phone(n: int) -> str:
     return f"+4477009{n:05d}"
 
 
-def prepare(url: str, folder: Path) -> JourneyWorld:
+def prepare(url: str, folder: Path, emails: int = EMAIL_CONTACTS,
+            sms: int = SMS_CONTACTS) -> JourneyWorld:
     world = JourneyWorld(run_cli, url, folder)
     world.publish(THANKS_ON_PURCHASE)
     lines = []
-    for n in range(EMAIL_CONTACTS):
+    for n in range(emails):
         key = f"E{n}"
         lines += [contact(f"c{key}", AT, key, email=f"e{n}@example.com"),
                   consent(f"g{key}", AT, key), purchase(f"p{key}", AT, key)]
-    for n in range(SMS_CONTACTS):
+    for n in range(sms):
         key = f"S{n}"
         lines += [contact(f"c{key}", AT, key, phone=phone(n), timezone="Europe/London"),
                   consent(f"g{key}", AT, key, channel="sms"), purchase(f"p{key}", AT, key)]
@@ -118,11 +119,9 @@ class PostgresCopies:
         self._admin(f'DROP DATABASE IF EXISTS "{self.prefix}_t" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-                scope="module")
-def copies(request, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("crash")
-    if request.param == "sqlite":
+def prepared_copies(backend: str, folder: Path, **contacts: int) -> SqliteCopies | PostgresCopies:
+    """A prepared store (``prepare``) to copy for each seeded run, on ``backend``."""
+    if backend == "sqlite":
         stores = SqliteCopies(folder)
     else:
         if not postgres_available():
@@ -130,8 +129,15 @@ def copies(request, tmp_path_factory):
                 pytest.fail("PostgreSQL is not reachable and CI=true")
             pytest.skip("PostgreSQL not reachable")
         stores = PostgresCopies()
-    world = prepare(stores.url, folder)
+    world = prepare(stores.url, folder, **contacts)
     stores.templates = world.templates
+    return stores
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+                scope="module")
+def copies(request, tmp_path_factory):
+    stores = prepared_copies(request.param, tmp_path_factory.mktemp("crash"))
     yield stores
     stores.close()
 
@@ -168,14 +174,17 @@ def dispatch_in_child(url: str, templates: Path, env: dict[str, str],
 
 
 def check_run(url: str, templates: Path, env: dict[str, str], providers: FakeProviders,
-              emails_before: Counter, sms_before: int) -> Counter:
-    """Resume past the lease, check the promises, and say what the crash left to settle."""
-    after_lease = TEST_NOW + CLAIM_LEASE + timedelta(seconds=1)
-    resumed = run_cli("--store", url, "--templates", str(templates), "run", "--until", UNTIL,
+              emails_before: Counter, sms_before: int, *, emails: int = EMAIL_CONTACTS,
+              sms: int = SMS_CONTACTS, after: datetime = TEST_NOW,
+              until: str = UNTIL) -> Counter:
+    """Resume past the lease (counted from ``after``), check the promises, and say what
+    the crash left to settle."""
+    after_lease = after + CLAIM_LEASE + timedelta(seconds=1)
+    resumed = run_cli("--store", url, "--templates", str(templates), "run", "--until", until,
                       "--channels", "live", environ=env, clock=fixed_clock(after_lease))
     assert resumed.code == 0, resumed.err
     messages = json.loads(run_cli("--store", url, "messages", "--json").out)
-    assert len(messages) == EMAIL_CONTACTS + SMS_CONTACTS
+    assert len(messages) == emails + sms
     assert {m["status"] for m in messages} == {"sent"}, messages  # nothing lost or in doubt
 
     lines = [json.loads(line) for line in run_cli("--store", url, "audit", "export").out
@@ -189,9 +198,9 @@ def check_run(url: str, templates: Path, env: dict[str, str], providers: FakePro
             assert accepted >= 1, f"{m['id']} lost"
             # A second copy only where the store records a hand-over without an outcome.
             assert accepted == 1 or claims[m["id"]] >= accepted, (m["id"], accepted)
-    sms = Counter(s["To"] for s in providers.ledger.sms[sms_before:])
-    assert sorted(sms) == sorted(phone(n) for n in range(SMS_CONTACTS))
-    assert set(sms.values()) == {1}, sms  # never twice
+    sms_sent = Counter(s["To"] for s in providers.ledger.sms[sms_before:])
+    assert sorted(sms_sent) == sorted(phone(n) for n in range(sms))
+    assert set(sms_sent.values()) == {1}, sms_sent  # never twice
     types = Counter(line["type"] for line in lines)
     return Counter({"reconciled": types["MessageReconciled"],
                     "resent": sum(1 for m in messages if emails[m["id"]] > 1),

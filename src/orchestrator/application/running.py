@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -152,29 +151,28 @@ def _run_until_current(app: Any, store: Any, until: datetime, keeper: EngineKeep
         return report
 
 
-def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], None]) -> None:
-    """The live service: APScheduler advances the same engine to the wall clock every
-    ``every_seconds``. Each tick is the simulated run up to now, so a restarted service
-    neither loses nor repeats a send. Returns when stopped (SIGTERM or Ctrl-C)."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
-    from apscheduler.triggers.interval import IntervalTrigger
-    scheduler = BlockingScheduler(timezone="UTC")
-
+def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], None], *,
+               membership: Callable[..., Any] | None = None,
+               say: Callable[[str], None] = print) -> None:
+    """The live service: while this process leads the store (application.leading),
+    APScheduler advances the same engine to the wall clock every ``every_seconds``. Each
+    tick is the simulated run up to now, so a restarted service neither loses nor repeats
+    a send. ``membership`` makes the members row (service.members.Membership). Returns
+    when stopped (SIGTERM or Ctrl-C), after the tick in flight."""
+    from orchestrator.application.leading import LiveService
     poller = mention_poller(app)
     keeper = EngineKeeper()  # the engine's state stays in memory from tick to tick
     store = store_of(app)
 
-    def tick() -> None:
+    def tick() -> RunOutcome:
         if poller is not None:
             poller.poll()
-        on_tick(advance(app, app.now(), keeper, store=store, record_idle=False))
+        outcome = advance(app, app.now(), keeper, store=store, record_idle=False)
+        on_tick(outcome)
+        return outcome
 
-    scheduler.add_job(tick, IntervalTrigger(seconds=every_seconds), next_run_time=app.now(),
-                      max_instances=1, coalesce=True, id="advance")
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     try:
-        with contextlib.suppress(KeyboardInterrupt, SystemExit):
-            scheduler.start()
+        LiveService(app, every_seconds, tick, membership=membership, say=say).serve()
     finally:
         if poller is not None:
             close_all([poller.reader])

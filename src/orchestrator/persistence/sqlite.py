@@ -40,7 +40,6 @@ from orchestrator.persistence import chain
 
 BUSY_TIMEOUT_SECONDS = 300
 READ_ONLY = "ORCHESTRATOR_READ_ONLY"
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 EXTRA_TABLES = (
     "CREATE TABLE IF NOT EXISTS event_chain ("
@@ -103,14 +102,13 @@ def inspect(path: str, *, read_only: bool) -> tuple[frozenset[str] | None, str, 
         return None, path, "the file does not exist"
     if not os.path.isfile(path):
         raise UsageError(f"{path} is not a regular file; a store is an SQLite file")
-    try:
-        with open(path, "rb") as file:
-            header = file.read(len(SQLITE_HEADER))
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}") from None
-    if header and header != SQLITE_HEADER:
-        raise UsageError(f"{path} is not an SQLite database; refusing to use it, "
-                         "nothing was written")
+    # The header is read through SQLite, never with open(): closing any other descriptor
+    # of the database file drops every POSIX lock this process holds on it, so another
+    # process could take this process's open connections for gone and reset the WAL
+    # under them ("disk I/O error"; sqlite.org/howtocorrupt.html, 2.2). A process that
+    # keeps a connection open (the live service) opens stores all the time.
+    if not os.access(path, os.R_OK):
+        raise UsageError(f"cannot read {path}: permission denied") from None
     try:
         connection = sqlite3.connect(read_only_uri(path), uri=True,
                                      timeout=BUSY_TIMEOUT_SECONDS)
@@ -119,6 +117,12 @@ def inspect(path: str, *, read_only: bool) -> tuple[frozenset[str] | None, str, 
                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
         finally:
             connection.close()
+    except sqlite3.DatabaseError as error:
+        if "file is not a database" in str(error):
+            raise UsageError(f"{path} is not an SQLite database; refusing to use it, "
+                             "nothing was written") from None
+        raise UsageError(f"{path} is not a readable SQLite database ({error}); refusing "
+                         "to use it") from None
     except sqlite3.Error as error:
         raise UsageError(f"{path} is not a readable SQLite database ({error}); refusing "
                          "to use it") from None
