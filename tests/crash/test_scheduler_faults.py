@@ -27,7 +27,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -234,8 +234,9 @@ def test_a_killed_leader_restarted_loses_nothing_and_duplicates_only_in_doubt(
                 _, status = os.waitpid(pid, 0)
                 providers.arm(KillPlan("none", 0))
                 assert os.WIFSIGNALED(status), "the scheduler ended before its kill"
-            left = sum(1 for m in messages(url) if m["status"] != "sent")
-            seen["killed mid-work"] += left > 0
+            accepted = (sum((providers.ledger.emails - emails_before).values())
+                        + len(providers.ledger.sms) - sms_before)
+            seen["killed mid-work"] += accepted < EMAILS + SMS
             # Started again past the claims' lease: it settles what the first left in
             # doubt and sends the rest, on its own.
             again = start_scheduler(url, big_copies.templates, env, offset=restart_offset)
@@ -316,3 +317,73 @@ def test_terminated_connections_lose_the_lead_and_the_store_stays_consistent(
     finally:
         stores.close()
     assert lost == RUNS
+
+
+# --- SIGTERM mid-tick; a stopped process's missed firings --------------------------------
+
+def test_sigterm_in_a_tick_finishes_it_then_leaves(big_copies, providers):  # noqa: F811
+    env = environ(providers)
+    url = big_copies.copy(100)
+    try:
+        providers.new_run()
+        pid = start_scheduler(url, big_copies.templates, env)
+        providers.arm(KillPlan("later", at=(EMAILS + SMS) // 3,
+                               action=lambda: os.kill(pid, signal.SIGTERM)))
+        wait_for("the hand-over", lambda: providers.plan.action is None)
+        providers.arm(KillPlan("none", 0))
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        # Nothing left in doubt or unsent: the tick went to its end before the exit.
+        assert all_sent(url, EMAILS + SMS)
+        row = rows(url)[pid]
+        assert (row.state, row.leader) == ("stopped", False)
+        assert "live: stopped" in output(big_copies.templates, pid)
+    finally:
+        big_copies.drop(100)
+
+
+WAIT_THEN_THANK = """
+journey: wait-then-thank
+trigger: {on: purchase.recorded}
+steps:
+  - id: pause
+    wait: 5s
+  - id: thanks
+    send: {intent: relationship, template: thanks}
+"""
+
+
+def test_firings_missed_while_stopped_are_recorded_and_the_next_tick_catches_up(
+        sqlite_url, tmp_path):
+    world = JourneyWorld(run_cli, sqlite_url, tmp_path)
+    world.publish(WAIT_THEN_THANK)
+    now = TEST_NOW.isoformat()  # the scheduler's clock starts there
+    world.ingest(contact("cW", now, "W", email="w@example.com"), consent("gW", now, "W"),
+                 purchase("pW", now, "W"))
+    pid = start_scheduler(sqlite_url, world.templates, outbox=tmp_path / "outbox")
+    try:
+        wait_for("the scheduler to lead",
+                 lambda: getattr(rows(sqlite_url).get(pid), "leader", False))
+        wait_for("the enrolment", lambda: world.events("ContactEnrolled"))
+        os.kill(pid, signal.SIGSTOP)  # as a machine asleep: the wait comes due meanwhile
+        stopped = datetime.now(UTC)
+        time.sleep(7)
+        resumed = datetime.now(UTC)
+        os.kill(pid, signal.SIGCONT)
+        assert messages(sqlite_url) == []  # nothing was sent while stopped
+        wait_for("the message the wait released", lambda: all_sent(sqlite_url, 1),
+                 timeout=15)
+        [missed, *_] = wait_for("the missed firings recorded",
+                                lambda: world.events("TickMissed"), timeout=15)
+        assert stop(pid) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            kill(pid)
+    first = datetime.fromisoformat(missed["scheduled_at"])
+    last = datetime.fromisoformat(missed["last_scheduled_at"])
+    assert stopped - timedelta(seconds=2) <= first <= last <= resumed
+    assert missed["firings"] >= 4 and missed["every_seconds"] == 1
+    assert missed["grace_seconds"] == 1
+    assert datetime.fromisoformat(missed["noticed_at"]) > TEST_NOW
+    assert rows(sqlite_url)[pid].detail["missed_firings"] >= missed["firings"]
+    assert "firing(s) of the timer missed" in output(world.templates, pid)

@@ -121,6 +121,7 @@ class LiveService:
         finally:
             self.lock.release()
             self.figures["standing"] = "stopped"
+            self._quietly("members", lambda: self.member.beat(leader=False, **self.figures))
             self._quietly("leave", self.member.leave)
             if self._store is not None:
                 self._store.close()
