@@ -25,6 +25,7 @@ import os
 import random
 import signal
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -287,9 +288,11 @@ def test_terminated_connections_lose_the_lead_and_the_store_stays_consistent(
                 pid = start_scheduler(url, stores.templates, env)
                 try:
                     if run % 2 == 0:  # at a random hand-over to a provider
+                        done = threading.Event()
                         providers.arm(KillPlan("after", at=rng.randint(1, EMAILS + SMS),
-                                               action=lambda url=url: terminate_backends(url)))
-                        wait_for("the hand-over", lambda: providers.plan.action is None)
+                                               action=lambda url=url, done=done: (
+                                                   terminate_backends(url), done.set())))
+                        wait_for("the hand-over", done.is_set)
                         providers.arm(KillPlan("none", 0))
                     else:  # at a random moment of the first tick
                         time.sleep(rng.uniform(0.1, 1.5))

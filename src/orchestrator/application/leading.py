@@ -85,11 +85,16 @@ class LiveService:
 
     def __init__(self, app: Any, every_seconds: int, tick: Callable[[], Any], *,
                  membership: Callable[..., Any] | None = None,
-                 say: Callable[[str], None] = print, lock: LeaderLock | None = None):
+                 say: Callable[[str], None] = print, lock: LeaderLock | None = None,
+                 on_lead: Callable[[], None] | None = None):
         self.app = app
         self.every = every_seconds
         self.grace = grace_for(every_seconds)
         self.tick = tick
+        # Called on each taking of the lead, before the first tick: whatever a tick keeps
+        # in memory between ticks must be read again from the store, which another
+        # leader may have moved on meanwhile.
+        self.on_lead = on_lead
         self.say = say
         self.lock = lock or lock_for(app.settings.store_url)
         self.stop = threading.Event()
@@ -195,6 +200,8 @@ class LiveService:
         first = trigger.start_date - trigger.interval
         scheduler.add_job(self._tick, trigger, id="advance", next_run_time=first,
                           misfire_grace_time=self.grace, coalesce=False, max_instances=1)
+        if self.on_lead is not None:
+            self.on_lead()
         self.leading.set()
         scheduler.start()
         self._beat_if_due(force=True)
