@@ -39,7 +39,8 @@ $(BROWSER):
 # Python process of the run (no test may depend on today's date; the unit tests take
 # "now" as an argument, and tests/unit/test_architecture.py checks no module but the
 # composition root reads the wall clock), and the crash tests (tests/crash: a dispatcher
-# SIGKILLed over seeded runs). Both mostly wait on databases and subprocesses, so
+# SIGKILLed over seeded runs; the live scheduler killed, stopped and cut off). Both mostly
+# wait on databases and subprocesses, so
 # they share the 2 cores well; each has its own temporary folder and log, printed in turn.
 test: $(STAMP) $(MOCKS) $(BROWSER)
 	$(BIN)/python -m pytest --ignore=tests/crash
@@ -59,7 +60,7 @@ test-shifted: $(STAMP) $(MOCKS)
 	    > .shifted/crash.log 2>&1; echo $$? > .shifted/crash.rc ) & \
 	wait; status=0; \
 	for run in $(SHIFTS) crash; do \
-	  if [ $$run = crash ]; then echo "== the crash tests (a dispatcher killed, 50 seeded runs each) =="; \
+	  if [ $$run = crash ]; then echo "== the crash tests (a dispatcher killed, 50 seeded runs each; the live scheduler under faults) =="; \
 	  else echo "== the end-to-end tests again, the clock shifted by $$run days =="; fi; \
 	  if [ "$$(cat .shifted/$$run.rc)" = 0 ]; then tail -n 3 .shifted/$$run.log; \
 	  else cat .shifted/$$run.log; status=1; fi; \

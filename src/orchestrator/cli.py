@@ -61,6 +61,14 @@ class _SendTo(argparse.Action):
         namespace.channels = bootstrap.LIVE
 
 
+def _seconds(text: str) -> int:
+    """A whole number of seconds from 1 to a day (the live service's interval)."""
+    if not text.isdigit() or not 1 <= int(text) <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds from "
+                                         "1 to 86400")
+    return int(text)
+
+
 def _timestamp_option(help_text: str) -> dict[str, Any]:
     return {"type": _timestamp, "default": None, "help": help_text}
 
@@ -169,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                                               "then exit")),
              (("--channels",), {"choices": list(bootstrap.CHANNEL_SETS),
                                 "default": bootstrap.DRY_RUN}),
-             (("--every",), {"type": int, "default": 30, "metavar": "SECONDS", "help":
+             (("--every",), {"type": _seconds, "default": 30, "metavar": "SECONDS", "help":
                              "without --until: how often the live service advances"}),
              outbox,
              (("--policy",), {"default": None, "help": "channel policy rules (default: "

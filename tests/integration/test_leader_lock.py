@@ -86,3 +86,10 @@ def test_an_unreachable_server_raises_and_is_not_the_lead():
 
 def test_the_grace_is_half_the_interval_and_at_least_a_second():
     assert [grace_for(every) for every in (1, 2, 3, 30, 300)] == [1, 1, 1, 15, 150]
+
+
+@pytest.mark.parametrize("every", ["0", "-5", "1.5", "86401"])
+def test_a_bad_interval_is_refused_before_anything_runs(cli, sqlite_url, every):
+    result = cli("--store", sqlite_url, "run", "--every", every)
+    assert result.code == 2
+    assert "--every" in result.err and "whole number of seconds from 1 to 86400" in result.err
