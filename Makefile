@@ -40,8 +40,8 @@ $(BROWSER):
 # "now" as an argument, and tests/unit/test_architecture.py checks no module but the
 # composition root reads the wall clock), and the crash tests (tests/crash: a dispatcher
 # SIGKILLed over seeded runs; the live scheduler killed, stopped and cut off). Both mostly
-# wait on databases and subprocesses, so
-# they share the 2 cores well; each has its own temporary folder and log, printed in turn.
+# wait on databases and subprocesses, so they share the 2 cores well; each has its own
+# temporary folder and log, printed in turn.
 test: $(STAMP) $(MOCKS) $(BROWSER)
 	$(BIN)/python -m pytest --ignore=tests/crash
 	$(MAKE) --no-print-directory test-shifted
