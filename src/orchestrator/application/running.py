@@ -171,8 +171,14 @@ def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], Non
         on_tick(outcome)
         return outcome
 
+    def on_lead() -> None:
+        # Another leader may have moved the engine on since this process last led: the
+        # state it kept in memory is read again from the store.
+        keeper.fold = None
+
     try:
-        LiveService(app, every_seconds, tick, membership=membership, say=say).serve()
+        LiveService(app, every_seconds, tick, membership=membership, say=say,
+                    on_lead=on_lead).serve()
     finally:
         if poller is not None:
             close_all([poller.reader])
