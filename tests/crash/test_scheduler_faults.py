@@ -85,14 +85,15 @@ def output(templates: Path, pid: int) -> str:
     return path.read_text() if path.exists() else ""
 
 
-def wait_for(what: str, condition, timeout: float = 60.0, every: float = 0.2):
+def wait_for(what: str, condition, timeout: float = 60.0, every: float = 0.2,
+             explain=lambda: ""):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = condition()
         if found:
             return found
         time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{explain()}")
 
 
 def stop(pid: int, timeout: float = 60.0) -> int:
@@ -243,7 +244,10 @@ def test_a_killed_leader_restarted_loses_nothing_and_duplicates_only_in_doubt(
             again = start_scheduler(url, big_copies.templates, env, offset=restart_offset)
             try:
                 wait_for("the restarted scheduler to send everything",
-                         lambda url=url: all_sent(url, EMAILS + SMS), timeout=120)
+                         lambda url=url: all_sent(url, EMAILS + SMS), timeout=60,
+                         explain=lambda url=url, again=again, kind=kind: (
+                             f"{kind}: {Counter(m['status'] for m in messages(url))}\n"
+                             f"{output(big_copies.templates, again)[-3000:]}"))
             finally:
                 assert stop(again) == 0
             seen += check_run(url, big_copies.templates, env, providers, emails_before,
