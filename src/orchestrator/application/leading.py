@@ -86,7 +86,8 @@ class LiveService:
     def __init__(self, app: Any, every_seconds: int, tick: Callable[[], Any], *,
                  membership: Callable[..., Any] | None = None,
                  say: Callable[[str], None] = print, lock: LeaderLock | None = None,
-                 on_lead: Callable[[], None] | None = None):
+                 on_lead: Callable[[], None] | None = None,
+                 on_lost: Callable[[], None] | None = None):
         self.app = app
         self.every = every_seconds
         self.grace = grace_for(every_seconds)
@@ -95,6 +96,7 @@ class LiveService:
         # in memory between ticks must be read again from the store, which another
         # leader may have moved on meanwhile.
         self.on_lead = on_lead
+        self.on_lost = on_lost  # after the lead was lost and the tick in flight ended
         self.say = say
         self.lock = lock or lock_for(app.settings.store_url)
         self.stop = threading.Event()
@@ -217,6 +219,8 @@ class LiveService:
             scheduler.shutdown(wait=True)  # the tick in flight finishes
             self._flush_missed()
         if lost:
+            if self.on_lost is not None:
+                self.on_lost()
             self.figures["standing"] = "standby"
             self.figures["lost_lead"] += 1
             self.say(f"live: lost the lead ({self.lock.where()} is gone); no new tick "

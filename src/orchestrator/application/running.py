@@ -171,14 +171,15 @@ def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], Non
         on_tick(outcome)
         return outcome
 
-    def on_lead() -> None:
-        # Another leader may have moved the engine on since this process last led: the
-        # state it kept in memory is read again from the store.
+    def forget_state() -> None:
+        # Another leader may move the engine on while this process does not lead: the
+        # state kept in memory is dropped when the lead is lost (so it is not saved as a
+        # snapshot on exit) and read again from the store when it is taken.
         keeper.fold = None
 
     try:
         LiveService(app, every_seconds, tick, membership=membership, say=say,
-                    on_lead=on_lead).serve()
+                    on_lead=forget_state, on_lost=forget_state).serve()
     finally:
         if poller is not None:
             close_all([poller.reader])
