@@ -27,6 +27,19 @@ from orchestrator.domain.unsubscribe_tokens import token_for
 class RunOutcome:
     report: RunReport
     sent: DispatchReport
+    left_to_workers: int | None = None  # chosen messages left to `orchestrator worker`
+
+
+# Who sends what a run chose (docs/workers.md): ``auto`` the run itself unless a worker
+# is alive (running, beating), ``self`` always the run, ``workers`` never the run.
+DISPATCH_MODES = ("auto", "self", "workers")
+
+
+def workers_alive(store: Any, now: datetime) -> int:
+    """Workers running now on this store (stopping, stopped or silent ones do not count)."""
+    from orchestrator.projections.members import members
+    return sum(1 for m in members(store.engine)
+               if m.role == "worker" and m.state == "running" and m.alive(now))
 
 
 # Dry-run only: links in the outbox must have the real shape, but nothing serves them.
@@ -70,13 +83,17 @@ def close_all(resources: Any) -> None:
             close()
 
 
-def advance(app: Any, until: datetime) -> RunOutcome:
-    """Bring journeys up to ``until``: decide, send, then the write tail."""
+def advance(app: Any, until: datetime, *, dispatch: str = "auto") -> RunOutcome:
+    """Bring journeys up to ``until``: decide, send (or leave it to the workers, see
+    :data:`DISPATCH_MODES`), then the write tail."""
     with store_of(app) as store:
         report = _run_until_current(app, store, until)
-        sent = send_chosen(app, store, report.unsent)
+        if dispatch == "workers" or (dispatch == "auto" and workers_alive(store, app.now())):
+            sent, left = DispatchReport(), len(report.unsent)
+        else:
+            sent, left = send_chosen(app, store, report.unsent), None
         finish_write(app, store)
-    return RunOutcome(report, sent)
+    return RunOutcome(report, sent, left)
 
 
 def mention_poller(app: Any) -> Any:
@@ -109,7 +126,8 @@ def _run_until_current(app: Any, store: Any, until: datetime) -> RunReport:
             attempt += 1
 
 
-def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], None]) -> None:
+def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], None],
+               *, dispatch: str = "auto") -> None:
     """The live service: APScheduler advances the same engine to the wall clock every
     ``every_seconds``. Each tick is the simulated run up to now, so a restarted service
     neither loses nor repeats a send. Returns when stopped (SIGTERM or Ctrl-C)."""
@@ -122,7 +140,7 @@ def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], Non
     def tick() -> None:
         if poller is not None:
             poller.poll()
-        on_tick(advance(app, app.now()))
+        on_tick(advance(app, app.now(), dispatch=dispatch))
 
     scheduler.add_job(tick, IntervalTrigger(seconds=every_seconds), next_run_time=app.now(),
                       max_instances=1, coalesce=True, id="advance")
