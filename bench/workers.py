@@ -19,6 +19,7 @@ Targets: 2 workers >= 1.7x one, 4 workers >= 3x one.
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -125,8 +126,9 @@ def environment(provider_url: str) -> dict[str, str]:
 
 
 def one_round(url: str, templates: Path, workers: int, providers: object,
-              env: dict[str, str]) -> tuple[float, float]:
-    """(messages/s seen by the provider, messages/s over the whole wall time)."""
+              env: dict[str, str]) -> tuple[float, float, float]:
+    """(messages/s seen by the provider, messages/s over the whole wall time, CPU
+    milliseconds the worker processes spent per message)."""
     ledger = providers.ledger  # type: ignore[attr-defined]
     before = sum(ledger.emails.values())
     stamps: list[float] = []
@@ -134,11 +136,14 @@ def one_round(url: str, templates: Path, workers: int, providers: object,
     command = [sys.executable, "-m", "orchestrator.cli", "--store", url, "--templates",
                str(templates), "worker", "--channels", "live", "--drain", "--concurrency",
                str(CONCURRENCY)]
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     processes = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True) for _ in range(workers)]
     errors = [p.communicate(timeout=900)[1] for p in processes]
     wall = time.monotonic() - started
+    spent = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_seconds = (spent.ru_utime - cpu.ru_utime) + (spent.ru_stime - cpu.ru_stime)
     providers.on_request = None  # type: ignore[attr-defined]
     failed = [e for p, e in zip(processes, errors, strict=True) if p.returncode]
     if failed:
@@ -146,7 +151,7 @@ def one_round(url: str, templates: Path, workers: int, providers: object,
     accepted = sum(ledger.emails.values()) - before
     if accepted != MESSAGES or len(stamps) < 2:
         raise RuntimeError(f"{accepted} of {MESSAGES} messages reached the provider")
-    return accepted / (stamps[-1] - stamps[0]), accepted / wall
+    return accepted / (stamps[-1] - stamps[0]), accepted / wall, cpu_seconds / accepted * 1000
 
 
 def bench_workers(folder: Path, row: Callable[..., str]) -> list[str]:
@@ -162,16 +167,18 @@ def bench_workers(folder: Path, row: Callable[..., str]) -> list[str]:
         env = environment(providers.url)
         rates: dict[int, list[float]] = {n: [] for n in SIZES}
         walls: dict[int, list[float]] = {n: [] for n in SIZES}
+        cpus: dict[int, list[float]] = {n: [] for n in SIZES}
         copy = 0
         for _ in range(ROUNDS):
             for workers in SIZES:
                 copy += 1
-                rate, wall = one_round(databases.copy(copy), templates, workers, providers,
-                                       env)
+                rate, wall, cpu = one_round(databases.copy(copy), templates, workers,
+                                            providers, env)
                 rates[workers].append(rate)
                 walls[workers].append(wall)
-                print(f"  {workers} worker(s): {rate:,.0f} msg/s (wall {wall:,.0f} msg/s)",
-                      file=sys.stderr)
+                cpus[workers].append(cpu)
+                print(f"  {workers} worker(s): {rate:,.0f} msg/s (wall {wall:,.0f} msg/s, "
+                      f"{cpu:.1f} ms CPU a message)", file=sys.stderr)
     finally:
         providers.close()
         databases.close()
@@ -186,7 +193,8 @@ def bench_workers(folder: Path, row: Callable[..., str]) -> list[str]:
             f"{workers} worker(s), --concurrency {CONCURRENCY}, {MESSAGES:,} emails via the "
             f"SendGrid SDK, provider latency {LATENCY * 1000:.0f} ms, PostgreSQL",
             f"{rate:,.0f} msg/s", f"1 worker {one:,.0f} msg/s; whole wall time "
-            f"{wall:,.0f} msg/s; rounds {', '.join(f'{r:,.0f}' for r in rates[workers])}",
+            f"{wall:,.0f} msg/s; workers' CPU {statistics.median(cpus[workers]):.1f} ms a "
+            f"message; rounds {', '.join(f'{r:,.0f}' for r in rates[workers])}",
             f"{ratio:.2f}x", f">= {target}x" if target else "-",
             ratio >= target if target else None))
     return rows

@@ -165,9 +165,9 @@ def work(app: Any, *, stop: threading.Event, every: float = 1.0,
                     current = False
                     now = app.now()
                     taken = queue.pick(engine, membership.member, now,
-                                       batch_size(concurrency), lease)
+                                       batch_size(concurrency), lease, channels=channels)
                     if not taken:
-                        if drain and queue.pending_now(engine, now) == 0:
+                        if drain and queue.pending_now(engine, now, channels) == 0:
                             break
                         stop.wait(every)
                         continue

@@ -151,9 +151,11 @@ def _due_rows(now: str) -> Any:
                 q.c.journey.not_in(_not_active()))
 
 
-def pick(engine: Any, worker: str, now: datetime, limit: int, lease: timedelta) -> list[str]:
+def pick(engine: Any, worker: str, now: datetime, limit: int, lease: timedelta,
+         channels: Iterable[str] | None = None) -> list[str]:
     """Take up to ``limit`` due messages for ``worker`` until ``now + lease``: the heads of
-    their contacts' lines, oldest decision first, none that another worker holds."""
+    their contacts' lines, oldest decision first, none that another worker holds; only
+    messages on ``channels`` when given (the channels this worker can send on)."""
     now_text = _text(now)
     candidate = t.dispatch_queue.alias("candidate")
     other = t.dispatch_queue.alias("other")
@@ -171,7 +173,8 @@ def pick(engine: Any, worker: str, now: datetime, limit: int, lease: timedelta) 
                   _free(candidate.c.lease_until, now_text),
                   _free(candidate.c.taken_until, now_text),
                   _free(candidate.c.parked_until, now_text),
-                  candidate.c.journey.not_in(held), not_(blocked))
+                  candidate.c.journey.not_in(held), not_(blocked),
+                  *([] if channels is None else [candidate.c.channel.in_(sorted(channels))]))
            .order_by(candidate.c.decided_at, candidate.c.message).limit(limit))
     if engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True, of=candidate)
@@ -213,11 +216,15 @@ def held_journeys(engine: Any) -> frozenset[str]:
         return frozenset(conn.execute(_not_active()).scalars())
 
 
-def pending_now(engine: Any, now: datetime) -> int:
-    """Rows due now or in flight (taken, claimed): zero means nothing to do at the moment."""
+def pending_now(engine: Any, now: datetime, channels: Iterable[str] | None = None) -> int:
+    """Rows due now or in flight (taken, claimed), on ``channels`` when given: zero means
+    nothing to do at the moment."""
+    where = _due_rows(_text(now))
+    if channels is not None:
+        where = and_(where, t.dispatch_queue.c.channel.in_(sorted(channels)))
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(t.dispatch_queue)
-                                .where(_due_rows(_text(now)))).scalar() or 0)
+                                .where(where)).scalar() or 0)
 
 
 @dataclass(frozen=True)
