@@ -4,16 +4,18 @@ SendGrid SDK, against a local SendGrid-like provider that answers every request 
 ``BENCH_WORKERS_LATENCY`` seconds (default 0.020; tests/crash/fake_providers.py). Also
 runnable alone: ``python -m bench.workers``.
 
-Each worker hands over ``BENCH_WORKERS_CONCURRENCY`` messages at once (default 2), so one
-worker is bound by the provider's latency (at most concurrency / latency = 100 msg/s)
-and what is measured is how the workers share the queue, not how many cores the machine
-has (2 here, shared with the provider and PostgreSQL). The rate is the provider's own:
+Each worker hands over ``BENCH_WORKERS_CONCURRENCY`` messages at once (default: the
+series is run with 1, then with 2), so one worker is bound by the provider's latency (at
+most concurrency / latency: 50 or 100 msg/s) and what is measured is how the workers share
+the queue, not how many cores the machine has (2 here, shared with the provider,
+PostgreSQL and the workers themselves). The rate is the provider's own:
 messages accepted over the time from its first to its last request (process start-up
 excluded); the whole wall time from starting the processes to the last exit is shown
 beside it. Each size runs ``BENCH_WORKERS_ROUNDS`` times (default 2) on a fresh copy of a
 prepared database (``CREATE DATABASE ... TEMPLATE``); medians are quoted.
 
-Targets: 2 workers >= 1.7x one, 4 workers >= 3x one.
+Targets: 2 workers >= 1.7x one, 4 workers >= 3x one (each concurrency's series is judged
+against its own single worker). Results: bench/results/2026-12-04-workers.md.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from pathlib import Path
 
 MESSAGES = int(os.environ.get("BENCH_WORKERS_MESSAGES", "2000"))
 LATENCY = float(os.environ.get("BENCH_WORKERS_LATENCY", "0.020"))
-CONCURRENCY = int(os.environ.get("BENCH_WORKERS_CONCURRENCY", "2"))
+CONCURRENCIES = tuple(int(c) for c in os.environ.get("BENCH_WORKERS_CONCURRENCY",
+                                                    "1,2").split(","))
 ROUNDS = max(1, int(os.environ.get("BENCH_WORKERS_ROUNDS", "2")))
 POSTGRES = os.environ.get("ORCHESTRATOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 SIZES = (1, 2, 4)
@@ -125,7 +128,7 @@ def environment(provider_url: str) -> dict[str, str]:
     return env
 
 
-def one_round(url: str, templates: Path, workers: int, providers: object,
+def one_round(url: str, templates: Path, workers: int, concurrency: int, providers: object,
               env: dict[str, str]) -> tuple[float, float, float]:
     """(messages/s seen by the provider, messages/s over the whole wall time, CPU
     milliseconds the worker processes spent per message)."""
@@ -135,7 +138,7 @@ def one_round(url: str, templates: Path, workers: int, providers: object,
     providers.on_request = lambda: stamps.append(time.monotonic())  # type: ignore[attr-defined]
     command = [sys.executable, "-m", "orchestrator.cli", "--store", url, "--templates",
                str(templates), "worker", "--channels", "live", "--drain", "--concurrency",
-               str(CONCURRENCY)]
+               str(concurrency)]
     cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     processes = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
@@ -165,23 +168,31 @@ def bench_workers(folder: Path, row: Callable[..., str]) -> list[str]:
     try:
         templates = prepare(databases.template, folder, MESSAGES)
         env = environment(providers.url)
-        rates: dict[int, list[float]] = {n: [] for n in SIZES}
-        walls: dict[int, list[float]] = {n: [] for n in SIZES}
-        cpus: dict[int, list[float]] = {n: [] for n in SIZES}
+        rows = []
         copy = 0
-        for _ in range(ROUNDS):
-            for workers in SIZES:
-                copy += 1
-                rate, wall, cpu = one_round(databases.copy(copy), templates, workers,
-                                            providers, env)
-                rates[workers].append(rate)
-                walls[workers].append(wall)
-                cpus[workers].append(cpu)
-                print(f"  {workers} worker(s): {rate:,.0f} msg/s (wall {wall:,.0f} msg/s, "
-                      f"{cpu:.1f} ms CPU a message)", file=sys.stderr)
+        for concurrency in CONCURRENCIES:
+            rates: dict[int, list[float]] = {n: [] for n in SIZES}
+            walls: dict[int, list[float]] = {n: [] for n in SIZES}
+            cpus: dict[int, list[float]] = {n: [] for n in SIZES}
+            for _ in range(ROUNDS):
+                for workers in SIZES:
+                    copy += 1
+                    rate, wall, cpu = one_round(databases.copy(copy), templates, workers,
+                                                concurrency, providers, env)
+                    rates[workers].append(rate)
+                    walls[workers].append(wall)
+                    cpus[workers].append(cpu)
+                    print(f"  {workers} worker(s), c={concurrency}: {rate:,.0f} msg/s (wall "
+                          f"{wall:,.0f} msg/s, {cpu:.1f} ms CPU a message)", file=sys.stderr)
+            rows.extend(_rows(row, concurrency, rates, walls, cpus))
     finally:
         providers.close()
         databases.close()
+    return rows
+
+
+def _rows(row: Callable[..., str], concurrency: int, rates: dict[int, list[float]],
+          walls: dict[int, list[float]], cpus: dict[int, list[float]]) -> list[str]:
     one = statistics.median(rates[1])
     rows = []
     for workers in SIZES:
@@ -190,7 +201,7 @@ def bench_workers(folder: Path, row: Callable[..., str]) -> list[str]:
         ratio = rate / one
         target = TARGETS.get(workers)
         rows.append(row(
-            f"{workers} worker(s), --concurrency {CONCURRENCY}, {MESSAGES:,} emails via the "
+            f"{workers} worker(s), --concurrency {concurrency}, {MESSAGES:,} emails via the "
             f"SendGrid SDK, provider latency {LATENCY * 1000:.0f} ms, PostgreSQL",
             f"{rate:,.0f} msg/s", f"1 worker {one:,.0f} msg/s; whole wall time "
             f"{wall:,.0f} msg/s; workers' CPU {statistics.median(cpus[workers]):.1f} ms a "
