@@ -84,7 +84,7 @@ def test_status_json_names_leader_workers_lag_and_the_queue(store_url, tmp_path)
 
 
 def test_status_reads_with_a_role_that_cannot_write(postgres_url, tmp_path):
-    world, _ = world_with_choices(postgres_url, tmp_path)
+    world_with_choices(postgres_url, tmp_path)
     join(postgres_url)
     schema = postgres_url.split("schema=")[1]
     role = f"viewer_{uuid.uuid4().hex[:8]}"

@@ -106,7 +106,8 @@ def check_contact_order(lines: list[dict]) -> int:
 
 def worker_command(url: str, templates: Path, outbox: Path) -> list[str]:
     return [sys.executable, "-m", "orchestrator.cli", "--store", url, "--templates",
-            str(templates), "worker", "--drain", "--concurrency", "2", "--outbox", str(outbox)]
+            str(templates), "worker", "--drain", "--concurrency", "2", "--every", "0.05",
+            "--outbox", str(outbox)]
 
 
 @pytest.mark.parametrize(("backend", "workers"), [
@@ -207,7 +208,7 @@ def worker_in_child(url: str, templates: Path, env: dict[str, str],
         try:
             code = run_cli("--store", url, "--templates", str(templates), "worker",
                            "--channels", "live", "--drain", "--concurrency", "2",
-                           environ=env).code
+                           "--every", "0.05", environ=env).code
         finally:
             os._exit(code)
     os.close(ready_read)
@@ -222,7 +223,7 @@ def worker_in_child(url: str, templates: Path, env: dict[str, str],
 
 def drain(url: str, templates: Path, env: dict[str, str], clock) -> None:
     result = run_cli("--store", url, "--templates", str(templates), "worker", "--channels",
-                     "live", "--drain", environ=env, clock=clock)
+                     "live", "--drain", "--every", "0.05", environ=env, clock=clock)
     assert result.code == 0, result.err
     assert "worker drained" in result.out
 
