@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CONCURRENCY = 8  # hand-overs at once in one worker
 PARK_FOR = timedelta(minutes=15)  # an SMS left in doubt is looked at again after this
 CHECKPOINT_EVERY = 60.0  # seconds between signed checkpoints while working
+ANALYSE_EVERY = 300.0  # seconds between fresh planner statistics for the queue
 
 
 def batch_size(concurrency: int) -> int:
@@ -157,6 +158,7 @@ def work(app: Any, *, stop: threading.Event, every: float = 1.0,
                 return policy_desk(app, store)
 
             checkpointed = time.monotonic()
+            analysed = -ANALYSE_EVERY
             current = False  # the read model was caught up since the last pick
             try:
                 while not stop.is_set():
@@ -164,6 +166,9 @@ def work(app: Any, *, stop: threading.Event, every: float = 1.0,
                         catch_up(store, directory)
                     current = False
                     now = app.now()
+                    if time.monotonic() - analysed >= ANALYSE_EVERY:
+                        queue.refresh_statistics(engine)
+                        analysed = time.monotonic()
                     taken = queue.pick(engine, membership.member, now,
                                        batch_size(concurrency), lease, channels=channels)
                     if not taken:

@@ -21,17 +21,21 @@ one dispatcher only: a lost or stale row costs a wasted read, never a second sen
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, not_, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, not_, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from orchestrator.domain import journey_events as je
 from orchestrator.projections import tables as t
 from orchestrator.projections.view import upsert
+
+log = logging.getLogger(__name__)
 
 LIFECYCLE_FACTS = (je.JourneyPaused, je.JourneyResumed, je.JourneyArchived)
 _STATE = {je.JourneyPaused: "paused", je.JourneyResumed: "active",
@@ -158,22 +162,26 @@ def pick(engine: Any, worker: str, now: datetime, limit: int, lease: timedelta,
     messages on ``channels`` when given (the channels this worker can send on)."""
     now_text = _text(now)
     candidate = t.dispatch_queue.alias("candidate")
-    other = t.dispatch_queue.alias("other")
+    earlier_row = t.dispatch_queue.alias("earlier")
+    busy_row = t.dispatch_queue.alias("busy")
     held = _not_active()
-    earlier = or_(other.c.decided_at < candidate.c.decided_at,
-                  and_(other.c.decided_at == candidate.c.decided_at,
-                       other.c.message < candidate.c.message))
-    busy = or_(other.c.taken_until > now_text, other.c.lease_until > now_text)
-    blocked = exists().where(
-        other.c.order_key == candidate.c.order_key, other.c.message != candidate.c.message,
-        other.c.journey.not_in(held), _free(other.c.parked_until, now_text),
-        or_(earlier, busy))
+    # Two index-friendly tests (order_key, decided_at), so the database walks the due rows
+    # in decision order and stops at the limit instead of joining the whole queue.
+    earlier = exists().where(
+        earlier_row.c.order_key == candidate.c.order_key,
+        earlier_row.c.decided_at <= candidate.c.decided_at,
+        or_(earlier_row.c.decided_at < candidate.c.decided_at,
+            earlier_row.c.message < candidate.c.message),
+        earlier_row.c.journey.not_in(held), _free(earlier_row.c.parked_until, now_text))
+    busy = exists().where(
+        busy_row.c.order_key == candidate.c.order_key,
+        or_(busy_row.c.taken_until > now_text, busy_row.c.lease_until > now_text))
     due = (select(candidate.c.message)
            .where(_free(candidate.c.not_before, now_text),
                   _free(candidate.c.lease_until, now_text),
                   _free(candidate.c.taken_until, now_text),
                   _free(candidate.c.parked_until, now_text),
-                  candidate.c.journey.not_in(held), not_(blocked),
+                  candidate.c.journey.not_in(held), not_(earlier), not_(busy),
                   *([] if channels is None else [candidate.c.channel.in_(sorted(channels))]))
            .order_by(candidate.c.decided_at, candidate.c.message).limit(limit))
     if engine.dialect.name == "postgresql":
@@ -209,6 +217,19 @@ def park(engine: Any, messages: Iterable[str], until: datetime) -> None:
         _lock_in_order(conn, queue.c.message.in_(wanted))
         conn.execute(update(queue).where(queue.c.message.in_(wanted))
                      .values(parked_until=_text(until)))
+
+
+def refresh_statistics(engine: Any) -> None:
+    """PostgreSQL: fresh planner statistics for the queue, so ``pick`` walks the decision
+    index and stops at its limit (a never-analysed table is planned as a tiny one, and
+    then joined whole). Best effort: a role that may not analyse leaves it to autovacuum."""
+    if engine.dialect.name != "postgresql":
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"ANALYZE {t.dispatch_queue.name}"))
+    except DBAPIError as error:
+        log.info("could not analyse the dispatch queue: %s", type(error).__name__)
 
 
 def held_journeys(engine: Any) -> frozenset[str]:
