@@ -45,7 +45,8 @@ def _seconds(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (more than 0, at most 3600)")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds (more than 0, at most 3600)")
     return value
 
 
