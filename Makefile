@@ -67,9 +67,12 @@ test-shifted: $(STAMP) $(MOCKS)
 	done; exit $$status
 
 # The crash tests with many more seeded runs (make test runs 50 of each kind of kill).
+# WORKER_CRASH_RUNS: kill -9 of an `orchestrator worker` (3 runs a store in make test).
 CRASH_RUNS ?= 500
+WORKER_CRASH_RUNS ?= 100
 soak: $(STAMP) $(MOCKS)
-	CRASH_RUNS=$(CRASH_RUNS) $(BIN)/python -m pytest -p no:cacheprovider tests/crash -s
+	CRASH_RUNS=$(CRASH_RUNS) WORKER_CRASH_RUNS=$(WORKER_CRASH_RUNS) $(BIN)/python -m pytest \
+	  -p no:cacheprovider tests/crash tests/integration/test_workers.py -k killed -s
 
 bench: $(STAMP) $(MOCKS)
 	$(BIN)/python -m bench

@@ -4,7 +4,8 @@ Targets are checked here, never in unit tests. Sizes can be lowered for a quick 
 ``BENCH_TOUCHPOINTS=20000 BENCH_BIG=100000 make bench``. The simulate row
 (bench/simulate.py, also ``python -m bench.simulate``) takes ``BENCH_SIMULATE_CONTACTS``.
 The dispatch rows (bench/dispatch.py, also runnable alone as ``python -m bench.dispatch``)
-take ``BENCH_DISPATCH`` and friends.
+take ``BENCH_DISPATCH`` and friends; the workers rows (bench/workers.py, ``python -m
+bench.workers``) take ``BENCH_WORKERS_MESSAGES`` and friends.
 """
 
 from __future__ import annotations
@@ -425,6 +426,8 @@ def main() -> int:
         results.extend(bench_store_copy(folder / "store-copy", row))
         from bench.live_service import bench_live_service
         results.extend(bench_live_service(folder / "live-service", row))
+        from bench.workers import bench_workers
+        results.extend(bench_workers(folder / "workers", row))
     print("| measure | ours | reference (same run) | ratio | target | verdict |")
     print("|---|---|---|---|---|---|")
     print("\n".join(results))

@@ -39,6 +39,24 @@ def _timestamp(text: str) -> datetime:
     return moment
 
 
+def _poll_seconds(text: str) -> float:
+    """How long a worker waits when nothing is due (a fraction of a second will do)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds (more than 0, at most 3600)")
+    return value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) <= 256:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 256")
+    return int(text)
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1 to 65535)")
@@ -61,7 +79,7 @@ class _SendTo(argparse.Action):
         namespace.channels = bootstrap.LIVE
 
 
-def _seconds(text: str) -> int:
+def _interval_seconds(text: str) -> int:
     """A whole number of seconds from 1 to a day (the live service's interval)."""
     if not text.isdigit() or not 1 <= int(text) <= 86400:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds from "
@@ -177,11 +195,28 @@ def build_parser() -> argparse.ArgumentParser:
                                               "then exit")),
              (("--channels",), {"choices": list(bootstrap.CHANNEL_SETS),
                                 "default": bootstrap.DRY_RUN}),
-             (("--every",), {"type": _seconds, "default": 30, "metavar": "SECONDS", "help":
+             (("--every",), {"type": _interval_seconds, "default": 30, "metavar": "SECONDS", "help":
                              "without --until: how often the live service advances"}),
              outbox,
              (("--policy",), {"default": None, "help": "channel policy rules (default: "
-                              "./policy.yaml if present, else the SPEC's defaults)"}))
+                              "./policy.yaml if present, else the SPEC's defaults)"}),
+             (("--dispatch",), {"choices": ["auto", "self", "workers"], "default": "auto",
+                                "help": "who sends what the run chose: auto (the run, "
+                                "unless an `orchestrator worker` is alive), self, or "
+                                "workers (docs/workers.md)"}))
+    _command(commands, common, "worker", "a worker process of the live service: sends "
+             "what was chosen; several may share one store (docs/workers.md)", cmd_worker,
+             (("--channels",), {"choices": list(bootstrap.CHANNEL_SETS),
+                                "default": bootstrap.DRY_RUN}),
+             outbox,
+             (("--every",), {"type": _poll_seconds, "default": 1.0, "metavar": "SECONDS",
+                             "help": "how long to wait when nothing is due (default: 1)"}),
+             (("--concurrency",), {"type": _positive, "default": 8, "metavar": "N",
+                                   "help": "hand-overs at once in this worker (default: 8)"}),
+             (("--drain",), {"action": "store_true", "help": "exit once nothing is due "
+                             "or in flight (a backlog worker; also for tests and benches)"}))
+    _command(commands, common, "status", "the live service: leader, workers, lag, "
+             "messages due, in doubt, dead letters (read-only)", cmd_status)
     _command(commands, common, "simulate", "what-if: a journey file over a window of "
              "recorded history, beside the version in force; sends and writes nothing",
              cmd_simulate, (("file",), {"help": "the candidate journey (YAML)"}),
@@ -392,7 +427,7 @@ def cmd_run(app: Any, args: argparse.Namespace) -> int:
         print(console.run_text(outcome, args.channels, app.settings.outbox), flush=True)
 
     if args.until is not None:
-        outcome = advance(app, args.until)
+        outcome = advance(app, args.until, dispatch=args.dispatch)
         report(outcome)
         return 1 if outcome.sent.failed else 0  # a message failed: say so in the status
     print(f"live: advancing journeys every {args.every} s on {args.channels} channels "
@@ -400,7 +435,8 @@ def cmd_run(app: Any, args: argparse.Namespace) -> int:
     from orchestrator.service.members import Membership
     serve_live(app, args.every, lambda outcome: report(outcome) if (
         outcome.report.touchpoints or outcome.report.broadcasts or outcome.sent.sent)
-        else None, membership=Membership, say=lambda line: print(line, flush=True))
+        else None, membership=Membership, say=lambda line: print(line, flush=True),
+        dispatch=args.dispatch)
     print("live: stopped", flush=True)
     return 0
 
@@ -413,6 +449,35 @@ def cmd_simulate(app: Any, args: argparse.Namespace) -> int:
     finally:
         progress.done()
     return _show(args, result.as_json(), lambda: console.simulation_text(result.as_json()))
+
+
+def cmd_worker(app: Any, args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from orchestrator.application.running import close_all
+    from orchestrator.application.working import work
+    # A channel set that cannot send is refused now, before joining.
+    close_all(app.channel_adapters(app.now).values())
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        counts = work(app, stop=stop, every=args.every, concurrency=args.concurrency,
+                      drain=args.drain, on_join=lambda member: print(
+                          console.worker_started(member, args.channels, app.settings),
+                          flush=True))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(console.worker_text(counts, stopped=stop.is_set()), flush=True)
+    return 0
+
+
+def cmd_status(app: Any, args: argparse.Namespace) -> int:
+    from orchestrator.application.status import live_status
+    found = live_status(app)
+    return _show(args, found, lambda: console.status_text(found))
 
 
 def cmd_serve(app: Any, args: argparse.Namespace) -> int:

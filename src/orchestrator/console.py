@@ -178,6 +178,9 @@ def run_text(outcome: Any, channel_set: str, outbox: str) -> str:
             lines.append("dispatch: " + ", ".join(extra))
     elif getattr(sent, "held_by_lifecycle", 0):
         lines.append(f"dispatch: {sent.held_by_lifecycle:,} held: journey paused or archived")
+    left = getattr(outcome, "left_to_workers", None)
+    if left is not None:
+        lines.append(f"dispatch: {left:,} chosen message(s) left to `orchestrator worker`")
     return "\n".join(lines)
 
 
@@ -389,3 +392,52 @@ def copy_text(report: Any) -> str:
             f"checkpoint(s) matched ({check.signatures_checked:,} signature(s))\n"
             f"read models built in {report.read_model_seconds:.1f} s; a checkpoint of the "
             "copy's head recorded")
+
+
+def worker_started(member: str, channel_set: str, settings: Any) -> str:
+    where = (f"dry-run outbox {settings.outbox}" if channel_set != "live"
+             else "live channels: " + (", ".join(sorted(settings.channels_in_force)) or "none"))
+    return (f"worker {member}: sending on {where} (store {settings.redacted_store_url}); "
+            f"SIGTERM or Ctrl-C stops after the hand-overs in flight")
+
+
+def worker_text(counts: Any, *, stopped: bool) -> str:
+    how = "stopped" if stopped else "drained: nothing due"
+    return (f"worker {how}: {counts.sent:,} sent, {counts.failed:,} failed, "
+            f"{counts.retry_later:,} to retry, {counts.in_doubt:,} in doubt, "
+            f"{counts.released:,} released, in {counts.batches:,} batch(es)")
+
+
+def status_text(status: dict[str, Any]) -> str:
+    """``orchestrator status`` for a person (the same figures as ``--json``)."""
+    leader = status["leader"]
+    lines = [f"live service at {status['at']} (log head {status['head']:,})",
+             "leader: " + (f"{leader['member']} on {leader['host']} pid {leader['pid']}, "
+                           f"beat {leader['beat_at']}" if leader else "none")]
+    workers = status["workers"]
+    lines.append(f"workers: {status['workers_alive']} alive, "
+                 f"{len(workers) - status['workers_alive']} gone or stopped")
+    for worker in workers:
+        detail = worker["detail"]
+        counts = ", ".join(f"{key} {detail[key]:,}" for key in (
+            "sent", "failed", "in_flight", "claimed") if key in detail)
+        lines.append(f"  {worker['member']}  {worker['state']:<8} {worker['host']} "
+                     f"pid {worker['pid']}  beat {worker['beat_at']}"
+                     + (f"  ({counts})" if counts else ""))
+    lag = status["lag"]
+
+    def behind(consumer: dict[str, Any]) -> str:
+        if consumer["behind"] is None:
+            return "never ran"
+        return f"{consumer['behind']:,} event(s) behind (at {consumer['position']:,})"
+
+    lines.append(f"lag: read model {behind(lag['read_model'])}; engine "
+                 f"{behind(lag['engine'])}")
+    if status["due"] is None:
+        lines.append("messages: no read model yet (any write command builds it)")
+    else:
+        lines.append(f"messages: {status['due']:,} due, {status['in_flight']:,} in flight, "
+                     f"{status['in_doubt']:,} in doubt, {status['retry_later']:,} to retry "
+                     f"later, {status['held']:,} held (journey paused or archived), "
+                     f"{status['dead_letters']:,} dead letter(s)")
+    return "\n".join(lines)

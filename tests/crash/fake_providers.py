@@ -6,6 +6,9 @@ it accepted, and can SIGKILL the dispatcher at a chosen hand-over:
 - ``after``: the provider accepts the Nth message, the dispatcher dies before the answer;
 - ``later``: the provider answers the Nth request, the dispatcher dies a moment later
   (after it recorded some outcomes, or not).
+
+``signum`` picks the signal (SIGKILL unless told: SIGTERM asks a worker to stop), and
+``latency`` makes every answer wait that many seconds (a provider's round trip).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class KillPlan:
     delay: float = 0.0
     victim: int | None = None  # the pid to kill
     action: Callable[[], None] | None = None  # instead of killing: do this (once)
+    signum: int = signal.SIGKILL
 
 
 @dataclass
@@ -45,7 +49,9 @@ class Ledger:
 
 
 class FakeProviders:
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency
+        self.on_request = None  # called as each POST is answered (the bench's stopwatch)
         self.ledger = Ledger()
         self.plan = KillPlan("none", 0)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -78,7 +84,7 @@ class FakeProviders:
             return
         if self.plan.victim:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.plan.victim, signal.SIGKILL)
+                os.kill(self.plan.victim, self.plan.signum)
             self.plan.victim = None
 
     def _handler(self):
@@ -97,6 +103,10 @@ class FakeProviders:
                     self.close_connection = True
                     return
                 plan = providers.plan
+                if providers.latency:
+                    time.sleep(providers.latency)
+                if providers.on_request is not None:
+                    providers.on_request()
                 with providers.ledger.lock:
                     providers.ledger.requests += 1
                     number = providers.ledger.requests

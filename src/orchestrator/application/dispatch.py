@@ -102,6 +102,9 @@ class DispatchReport:
     failed_over: int = 0  # refused on one private channel, chosen for another
     dead_lettered: int = 0
     held_by_lifecycle: int = 0  # of a paused or archived journey: left chosen, unclaimed
+    claimed: int = 0  # claims this dispatcher won (hand-overs it took on)
+    released: int = 0  # claimed, then given back before any hand-over (a stop)
+    left_in_doubt: list[str] = field(default_factory=list)  # messages of ``in_doubt``
     by_channel: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0  # wall-clock time of the dispatch phase (reading, claiming, sending)
 
@@ -167,20 +170,25 @@ def dispatch(store: Store, messages: Iterable[str], channels: Mapping[str, Any],
              desk: Any = None, concurrency: int = CONCURRENCY,
              lease: timedelta = CLAIM_LEASE,
              progress: Callable[[DispatchReport], None] | None = None,
-             held_journeys: frozenset[str] = frozenset()) -> DispatchReport:
+             held_journeys: frozenset[str] = frozenset(),
+             stop: Callable[[], bool] | None = None) -> DispatchReport:
     """Send each chosen message once (see the module's promises). ``desk`` is the policy
     desk used for failover (none: a refused message fails). Messages of
     ``held_journeys`` (paused or archived) are left chosen and unclaimed: a paused
-    journey sends nothing, and what it had chosen goes out after ``resume``."""
+    journey sends nothing, and what it had chosen goes out after ``resume``. Once
+    ``stop()`` says so (a worker's SIGTERM), nothing more is claimed or handed over: the
+    hand-overs in flight finish, their outcomes are recorded, and what was claimed but
+    not handed over is released."""
     report = DispatchReport()
     started = time.monotonic()
     dispatcher = _Dispatcher(store, channels, renderer, settings, recorded_at, clock, desk,
                              concurrency, lease, report, progress)
     dispatcher.held_journeys = held_journeys
+    dispatcher.stop = stop or (lambda: False)
     pending = list(messages)
     for _ in range(FAILOVER_PASSES):
         pending = dispatcher.run(pending)
-        if not pending:
+        if not pending or dispatcher.stop():
             break
     report.seconds = time.monotonic() - started
     return report
@@ -213,6 +221,7 @@ class _Dispatcher:
         self._memory: Any = None
         self._outbound: dict[str, OutboundMessage] = {}  # rendered, until recorded
         self.held_journeys: frozenset[str] = frozenset()
+        self.stop: Callable[[], bool] = lambda: False
 
     def run(self, messages: Iterable[str]) -> list[str]:
         """One pass; returns the messages chosen again by failover (for another pass)."""
@@ -241,22 +250,37 @@ class _Dispatcher:
         again: list[str] = []
         configuration: ChannelConfigurationError | None = None
         futures: set[Future[_Outcome]] = set()
+        started: dict[Future[_Outcome], _Due] = {}
+        stopped = False
         claimed: deque[tuple[_Due, Mapping[str, Any]]] = deque()
         batches = iter(range(0, len(queue), CLAIM_BATCH))
         window = self.pool_size * IN_FLIGHT_PER_WORKER
         flushed = time.monotonic()
         try:
             while True:
-                while len(futures) < window and configuration is None:
+                while len(futures) < window and configuration is None and not self.stop():
                     if not claimed and not self._claim_next(queue, batches, claimed):
                         break
                     due, contacts = claimed.popleft()
-                    futures.add(self._start(pool, due, contacts))
+                    future = self._start(pool, due, contacts)
+                    futures.add(future)
+                    started[future] = due
+                if not stopped and self.stop():
+                    # Stopping: hand-overs not begun yet are given back, not begun.
+                    stopped = True
+                    for future in [f for f in futures if f.cancel()]:
+                        futures.discard(future)
+                        due = started[future]
+                        self._outbound.pop(due.message, None)
+                        facts.append(_released(due, self.claimer,
+                                               "dispatch stopped before the hand-over"))
+                        self.report.released += 1
                 if not futures:
                     break
                 done, futures = wait(futures, timeout=OUTCOME_FLUSH_SECONDS,
                                      return_when=FIRST_COMPLETED)
                 for future in done:
+                    started.pop(future, None)
                     outcome = future.result()
                     if outcome.configuration is not None:
                         configuration = configuration or outcome.configuration
@@ -279,6 +303,7 @@ class _Dispatcher:
             # given back, not left to become "in doubt".
             facts.extend(_released(due, self.claimer, "dispatch stopped before the hand-over")
                          for due, _ in claimed)
+            self.report.released += len(claimed)
             _record(self.store, facts, self.now)
         if configuration is not None:
             raise configuration
@@ -291,6 +316,7 @@ class _Dispatcher:
             batch = queue[start:start + CLAIM_BATCH]
             won = _claim(self.store, batch, self.claimer, self.now, self.lease)
             self.report.claimed_elsewhere += len(batch) - len(won)
+            self.report.claimed += len(won)
             # The recipients of the whole claimed batch, read together (not one by one).
             contacts = contact_states(self.store, {
                 key for due in won if (key := _scheduled(due).contact)})
@@ -377,6 +403,7 @@ class _Dispatcher:
                     ], False
         if outcome.in_doubt is not None:
             report.in_doubt += 1
+            report.left_in_doubt.append(due.message)
             return [], False  # the claim stands: in doubt until reconciled
         if outcome.later is not None:
             attempt = due.attempts + 1

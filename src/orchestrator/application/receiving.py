@@ -154,6 +154,12 @@ class Receiving:
             return False
         return True
 
+    def live_status(self) -> dict[str, Any]:
+        """``orchestrator status``'s figures, for ``/metrics`` (read at each scrape)."""
+        from orchestrator.application.status import status_of
+        with self._stores.borrowed() as store:
+            return status_of(store, self.app.now())
+
     def close(self) -> None:
         self._stores.close()
 

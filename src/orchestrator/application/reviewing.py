@@ -14,11 +14,14 @@ from orchestrator.projections.runner import read_directory
 from orchestrator.rendering.catalog import TemplateCatalog
 
 
-def policy_desk(app: Any, store: Any) -> PolicyDesk:
+def policy_desk(app: Any, store: Any, versions: Any = None) -> PolicyDesk:
+    """The policy as a run applies it; ``versions``: the published journey versions when
+    the caller holds them already."""
     settings = app.settings
     return PolicyDesk(TemplateCatalog(settings.templates_dir), settings.thresholds,
                       settings.policy, live=settings.channels_in_force,
-                      pinned=pinned_templates(published_versions(store)))
+                      pinned=pinned_templates(published_versions(store) if versions is None
+                                              else versions))
 
 
 def held_for_review(app: Any) -> tuple[list[dict[str, Any]], int]:

@@ -28,6 +28,19 @@ from orchestrator.domain.unsubscribe_tokens import token_for
 class RunOutcome:
     report: RunReport
     sent: DispatchReport
+    left_to_workers: int | None = None  # chosen messages left to `orchestrator worker`
+
+
+# Who sends what a run chose (docs/workers.md): ``auto`` the run itself unless a worker
+# is alive (running, beating), ``self`` always the run, ``workers`` never the run.
+DISPATCH_MODES = ("auto", "self", "workers")
+
+
+def workers_alive(store: Any, now: datetime) -> int:
+    """Workers running now on this store (stopping, stopped or silent ones do not count)."""
+    from orchestrator.projections.members import members
+    return sum(1 for m in members(store.engine)
+               if m.role == "worker" and m.state == "running" and m.alive(now))
 
 
 # Dry-run only: links in the outbox must have the real shape, but nothing serves them.
@@ -45,19 +58,23 @@ def dispatch_settings(app: Any) -> DispatchSettings:
                             unsubscribe_token=lambda message: token_for(message, secret))
 
 
-def send_chosen(app: Any, store: Any, messages: list[str]) -> DispatchReport:
-    """Hand what the policy chose to the channels, stamped with the decision's moment."""
+def send_chosen(app: Any, store: Any, messages: list[str], fold: Any = None
+                ) -> DispatchReport:
+    """Hand what the policy chose to the channels, stamped with the decision's moment.
+    ``fold``: the engine's state the run left (its journey versions and lifecycle states,
+    so they are not read from the log again)."""
     stamp = SimulatedClock()
     channels = app.channel_adapters(stamp)
     from orchestrator.application.reviewing import policy_desk
     from orchestrator.campaigns.runtime.lifecycle import ACTIVE, lifecycle_states
-    held = frozenset(journey for journey, state in lifecycle_states(store).items()
-                     if state != ACTIVE)
+    states = fold.lifecycle if fold is not None else lifecycle_states(store)
+    versions = fold.versions() if fold is not None else None
+    held = frozenset(journey for journey, state in states.items() if state != ACTIVE)
     try:
         return dispatch(store, messages, channels,
-                        VersionRenderers(store, app.settings.templates_dir), dispatch_settings(app),
-                        clock=stamp, recorded_at=app.now(), desk=policy_desk(app, store),
-                        held_journeys=held)
+                        VersionRenderers(store, app.settings.templates_dir, versions=versions),
+                        dispatch_settings(app), clock=stamp, recorded_at=app.now(),
+                        desk=policy_desk(app, store, versions), held_journeys=held)
     finally:
         close_all(channels.values())
 
@@ -79,6 +96,7 @@ class EngineKeeper:
 
     def __init__(self) -> None:
         self.fold: Any = None
+        self.tails = 0  # write tails run by this process
 
     def take(self, app: Any, store: Any) -> Any:
         if self.fold is None and app.settings.engine_snapshot_every > 0:
@@ -98,18 +116,31 @@ class EngineKeeper:
 
 
 def advance(app: Any, until: datetime, keeper: EngineKeeper | None = None, *,
-            store: Any = None, record_idle: bool = True) -> RunOutcome:
-    """Bring journeys up to ``until``: decide, send, then the write tail. ``keeper``
-    carries the engine's state from run to run; ``store`` an already open store."""
+            store: Any = None, record_idle: bool = True, dispatch: str = "auto"
+            ) -> RunOutcome:
+    """Bring journeys up to ``until``: decide, send (or leave it to the workers, see
+    :data:`DISPATCH_MODES`), then the write tail. ``keeper`` carries the engine's state
+    from run to run; ``store`` an already open store."""
     keeper = keeper or EngineKeeper()
     with contextlib.ExitStack() as stack:
         if store is None:
             store = stack.enter_context(store_of(app))
         report = _run_until_current(app, store, until, keeper, record_idle=record_idle)
-        sent = send_chosen(app, store, report.unsent) if report.unsent else DispatchReport()
-        if report.recorded or sent.sent or sent.failed or sent.retry_later:
+        left = None
+        if not report.unsent:
+            sent = DispatchReport()
+        elif dispatch == "workers" or (dispatch == "auto" and workers_alive(store, app.now())):
+            sent, left = DispatchReport(), len(report.unsent)
+        else:
+            sent = send_chosen(app, store, report.unsent, report.fold)
+        # An idle tick of the live service skips the tail (nothing new to checkpoint or
+        # project); its first tick does not, so a restart catches up what a killed
+        # process left behind.
+        if (record_idle or not keeper.tails or report.recorded or sent.sent or sent.failed
+                or sent.retry_later):
             finish_write(app, store)
-    return RunOutcome(report, sent)
+            keeper.tails += 1
+    return RunOutcome(report, sent, left)
 
 
 def mention_poller(app: Any) -> Any:
@@ -153,7 +184,7 @@ def _run_until_current(app: Any, store: Any, until: datetime, keeper: EngineKeep
 
 def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], None], *,
                membership: Callable[..., Any] | None = None,
-               say: Callable[[str], None] = print) -> None:
+               say: Callable[[str], None] = print, dispatch: str = "auto") -> None:
     """The live service: while this process leads the store (application.leading),
     APScheduler advances the same engine to the wall clock every ``every_seconds``. Each
     tick is the simulated run up to now, so a restarted service neither loses nor repeats
@@ -167,7 +198,8 @@ def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], Non
     def tick() -> RunOutcome:
         if poller is not None:
             poller.poll()
-        outcome = advance(app, app.now(), keeper, store=store, record_idle=False)
+        outcome = advance(app, app.now(), keeper, store=store, record_idle=False,
+                          dispatch=dispatch)
         on_tick(outcome)
         return outcome
 

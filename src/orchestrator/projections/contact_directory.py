@@ -28,6 +28,7 @@ from orchestrator.domain.stages import StageThresholds, relationship_stage
 from orchestrator.domain.time_range import unusable_time
 from orchestrator.domain.vocabulary import PRIVATE_CHANNELS, PUBLIC_INTENTS
 from orchestrator.projections import tables as t
+from orchestrator.projections.dispatch_queue import LIFECYCLE_FACTS, DispatchQueue
 from orchestrator.projections.view import SQLAlchemyView, upsert
 
 # Every fact that moves a message's standing (domain/message_lifecycle.py folds them).
@@ -43,7 +44,7 @@ def utc_text(at: str) -> str:
 class ContactDirectory(Projection[SQLAlchemyView]):
     family = "contact_directory"
     # Bump the version when the rows kept change: views of another version are rebuilt.
-    name = f"{family}@4"
+    name = f"{family}@5"
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process_page([domain_event], tracking)
@@ -83,10 +84,15 @@ class _Page:
         message_ids = sorted({e.message for e in self.events
                               if isinstance(e, MESSAGE_FACTS) and e.message})
         messages = self._load(t.messages, t.messages.c.message, message_ids, key="message")
+        queue = DispatchQueue(self.conn, [m for m in message_ids])
         stopped: list[dict[str, Any]] = []
         for event in self.events:
+            if isinstance(event, LIFECYCLE_FACTS):
+                queue.lifecycle(event)
+                continue
             if isinstance(event, MESSAGE_FACTS):
                 _message(messages, event)
+                queue.apply(event, messages.get(event.message or ""))
                 if isinstance(event, ev.MessageFeedbackRecorded):
                     stopped.extend(_suppression(messages.get(event.message or ""), event))
                 continue
@@ -132,6 +138,7 @@ class _Page:
         upsert(self.conn, t.consents, list(consents.values()), ["contact", "channel", "purpose"])
         upsert(self.conn, t.sms_opt_outs, list(opt_outs.values()), ["phone_stream"])
         upsert(self.conn, t.messages, list(messages.values()), ["message"])
+        queue.write()
         upsert(self.conn, t.channel_suppressions, _latest(stopped), ["contact", "channel"])
         upsert(self.conn, t.purchases, purchases, ["touchpoint"], update=False)
         upsert(self.conn, t.contact_phones, new_phones, ["contact", "phone_stream"],

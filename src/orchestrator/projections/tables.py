@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -87,9 +88,38 @@ messages = Table(
     Column("status", String, nullable=False),
     Column("reason", String),
     Column("provider_id", String),
-    Column("dead_letter", Boolean, nullable=False, default=False),
+    Column("dead_letter", Boolean, nullable=False, default=False, index=True),
     Column("at", String, nullable=False),
     Column("at_utc", String, nullable=False),
+)
+
+# What is left to send: one row per message the policy chose and no outcome ended yet
+# (sent, failed), so finding due work reads pending rows only, never the history
+# (docs/workers.md). The projection keeps the first columns; ``taken_by``/``taken_until``
+# (a worker picked the row) and ``parked_until`` (a worker left it in doubt for a
+# person) are written by workers and never by the projection.
+dispatch_queue = Table(
+    "rm_dispatch_queue", metadata,
+    Column("message", String, primary_key=True),
+    Column("order_key", String, nullable=False),  # the contact, or the message (public)
+    Column("journey", String, nullable=False),
+    Column("channel", String),
+    Column("decided_at", String, nullable=False),  # UTC ISO-8601: the decision's moment
+    Column("not_before", String),  # a provider's "later": no hand-over before this
+    Column("lease_until", String),  # a recorded claim runs until this (then: in doubt)
+    Column("taken_by", String),
+    Column("taken_until", String),
+    Column("parked_until", String),
+    Index("ix_rm_dispatch_queue_order", "order_key", "decided_at"),
+    Index("ix_rm_dispatch_queue_decided", "decided_at", "message"),
+)
+
+# Each journey's lifecycle state (paused, archived) once it was changed; never changed:
+# absent (active). Workers leave the messages of a journey that is not active.
+journey_states = Table(
+    "rm_journey_states", metadata,
+    Column("journey", String, primary_key=True),
+    Column("state", String, nullable=False),
 )
 
 # Channels stopped for a contact by feedback on its messages (hard bounce, complaint,
@@ -114,4 +144,4 @@ processing_failures = Table(
 )
 
 VIEW_TABLES = (processing_failures, contacts, purchases, consents, contact_phones,
-               sms_opt_outs, messages, channel_suppressions)
+               sms_opt_outs, messages, channel_suppressions, dispatch_queue, journey_states)

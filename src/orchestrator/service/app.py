@@ -29,7 +29,8 @@ def create_app(application: Any) -> Starlette:
     if application.settings.link_secret is None:
         raise UsageError(f"{LINK_SECRET_ENV} is not set; serve needs it to check "
                          "unsubscribe links (at least 32 random characters)")
-    service = Service(application, Receiving(application), ServiceMetrics())
+    receiving = Receiving(application)
+    service = Service(application, receiving, ServiceMetrics(receiving.live_status))
     routes = [*sendgrid_events.routes(service), *twilio_webhooks.routes(service),
               *unsubscribe.routes(service), *health.routes(service)]
 

@@ -3,20 +3,28 @@ tests, never share counters), and the middleware that counts every request."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orchestrator.application.receiving import Receipt
 
+log = logging.getLogger(__name__)
+
 
 class ServiceMetrics:
     content_type = CONTENT_TYPE_LATEST
 
-    def __init__(self) -> None:
+    def __init__(self, live_status: Callable[[], dict[str, Any]] | None = None) -> None:
         self.registry = CollectorRegistry()
+        if live_status is not None:
+            self.registry.register(LiveServiceCollector(live_status))
         self.requests = Counter(
             "orchestrator_http_requests", "HTTP requests by route and response status",
             ["route", "outcome"], registry=self.registry)
@@ -76,3 +84,76 @@ class CountRequests:
             if match is not Match.NONE:
                 return route.path
         return "unmatched"
+
+
+class LiveServiceCollector(Collector):
+    """The figures of ``orchestrator status``, read from the store at each scrape (never
+    cached: a scrape shows the service as it is). A store that cannot be read makes
+    ``orchestrator_live_status_up`` 0 and the other gauges absent, never a failed scrape."""
+
+    def __init__(self, live_status: Callable[[], dict[str, Any]]):
+        self.live_status = live_status
+
+    def describe(self) -> list[Any]:
+        return []  # computed at scrape time; nothing to check at registration
+
+    def collect(self) -> Iterator[Any]:
+        up = GaugeMetricFamily("orchestrator_live_status_up",
+                               "1 when the live service's figures could be read")
+        try:
+            status = self.live_status()
+        except Exception as error:
+            log.warning("live status not readable: %s", type(error).__name__)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield _gauge("orchestrator_log_head", "Position of the newest recorded event",
+                     status["head"])
+        yield _gauge("orchestrator_leader", "1 when a scheduler leads and beats, else 0",
+                     1 if status["leader"] else 0)
+        workers = GaugeMetricFamily("orchestrator_workers", "Worker processes by state "
+                                    "(running, stopping, stopped, gone)", labels=["state"])
+        states: dict[str, int] = {"running": 0, "stopping": 0, "stopped": 0, "gone": 0}
+        for worker in status["workers"]:
+            states[worker["state"]] = states.get(worker["state"], 0) + 1
+        for state, count in sorted(states.items()):
+            workers.add_metric([state], count)
+        yield workers
+        done = GaugeMetricFamily("orchestrator_worker_messages", "What each worker alive "
+                                 "has done since it started (its last beat)",
+                                 labels=["worker", "kind"])
+        for worker in status["workers"]:
+            if worker["state"] in ("running", "stopping"):
+                for kind in ("sent", "failed", "in_flight", "claimed"):
+                    if kind in worker["detail"]:
+                        done.add_metric([worker["member"], kind], worker["detail"][kind])
+        yield done
+        lag = GaugeMetricFamily("orchestrator_consumer_lag_events", "Events recorded after "
+                                "each consumer's position (read model: its tracking; "
+                                "engine: its high-water mark)", labels=["consumer"])
+        for consumer, figures in sorted(status["lag"].items()):
+            if figures["behind"] is not None:
+                lag.add_metric([consumer], figures["behind"])
+        yield lag
+        for key, name, text in (
+                ("due", "orchestrator_messages_due", "Chosen, unsent messages due now"),
+                ("in_flight", "orchestrator_messages_in_flight",
+                 "Messages claimed or taken by a worker, outcome not yet recorded"),
+                ("in_doubt", "orchestrator_messages_in_doubt",
+                 "Messages whose claim lapsed without an outcome (or left for a person)"),
+                ("retry_later", "orchestrator_messages_retry_later",
+                 "Messages waiting for a provider's retry time"),
+                ("held", "orchestrator_messages_held",
+                 "Chosen messages of a paused or archived journey"),
+                ("dead_letters", "orchestrator_dead_letters",
+                 "Messages dead-lettered after every attempt failed")):
+            if status[key] is not None:
+                yield _gauge(name, text, status[key])
+
+
+def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:
+    gauge = GaugeMetricFamily(name, text)
+    gauge.add_metric([], value)
+    return gauge
