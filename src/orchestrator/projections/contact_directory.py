@@ -37,7 +37,18 @@ MESSAGE_FACTS = (je.MessageScheduled, je.MessageSent, je.MessageDecided, je.Mess
 
 
 def utc_text(at: str) -> str:
-    return datetime.fromisoformat(at).astimezone(UTC).isoformat()
+    """``at`` (ISO-8601 with an offset) as the same moment in UTC, in ISO-8601 (kept for
+    the last few thousand texts: facts of one file share their times often)."""
+    found = _UTC_TEXTS.get(at)
+    if found is None:
+        if len(_UTC_TEXTS) >= UTC_TEXTS_KEPT:
+            _UTC_TEXTS.clear()
+        found = _UTC_TEXTS[at] = datetime.fromisoformat(at).astimezone(UTC).isoformat()
+    return found
+
+
+UTC_TEXTS_KEPT = 8_192
+_UTC_TEXTS: dict[str, str] = {}
 
 
 class ContactDirectory(Projection[SQLAlchemyView]):
@@ -209,9 +220,12 @@ def _latest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(kept.values())
 
 
+_CONTACT_FACTS = (ev.TouchpointRecorded, ev.ContactErased)
+
+
 def _contact_of(event: Any) -> str | None:
     """The contact a fact about a contact's own stream names (not engine facts)."""
-    if isinstance(event, ev.TouchpointRecorded | ev.ContactErased):
+    if isinstance(event, _CONTACT_FACTS):
         return getattr(event, "contact", None)
     return None
 
