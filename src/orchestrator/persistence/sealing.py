@@ -284,16 +284,19 @@ class SealingMapper(Mapper[UUID]):
         if self.compressor:
             state = self.compressor.decompress(state)
         return self._domain_event(topic, originator_id, version, state,
-                                  lambda subject: self.keys.cipher_of_key(key))
+                                  None, key)
 
     def _domain_event(self, topic: str, originator_id: UUID, version: int,
-                      stored_state: bytes, cipher_of: Any) -> Any:
+                      stored_state: bytes, cipher_of: Any, key: bytes | None = None) -> Any:
+        """The event, its personal fields opened with ``cipher_of(subject)``, or with
+        ``key`` (read with the row) when ``cipher_of`` is None."""
         cls = resolve_topic(topic)
         state: dict[str, Any] = self.transcoder.decode(stored_state)
         sealed = state.pop(SEALED, None)
         if sealed is not None:
             state.update(self._unseal(sealed, originator_id, version,
-                                      getattr(cls, "PERSONAL_FIELDS", ()), state, cipher_of))
+                                      getattr(cls, "PERSONAL_FIELDS", ()), state, cipher_of,
+                                      key))
         else:
             # Recorded after the subject's erasure: its personal fields were not kept.
             for name in getattr(cls, "PERSONAL_FIELDS", ()):
@@ -311,8 +314,8 @@ class SealingMapper(Mapper[UUID]):
 
     def _unseal(self, sealed: str, subject: UUID, version: int,
                 personal_fields: tuple[str, ...], plain: dict[str, Any],
-                cipher_of: Any) -> dict[str, Any]:
-        cipher = cipher_of(subject)
+                cipher_of: Any, key: bytes | None = None) -> dict[str, Any]:
+        cipher = self.keys.cipher_of_key(key) if cipher_of is None else cipher_of(subject)
         names = tuple(name for name in personal_fields if name not in plain)
         if cipher is None:
             if self._marked is not None:

@@ -82,7 +82,7 @@ class _Page:
         if failures:
             upsert(self.conn, t.processing_failures, failures, ["stream", "version"])
             self.events = usable
-        names = sorted({e.contact for e in self.events if _contact_of(e)})
+        names = sorted({name for name in map(_contact_of, self.events) if name})
         contacts = self._load(t.contacts, t.contacts.c.contact, names, key="contact")
         consents = {(r["contact"], r["channel"], r["purpose"]): r for r in self._rows(
             t.consents, t.consents.c.contact, names)}
