@@ -12,7 +12,6 @@ both update, and does no good).
 from __future__ import annotations
 
 import contextlib
-import gc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -21,8 +20,8 @@ from sqlalchemy import text
 
 from orchestrator.projections.contact_directory import ContactDirectory
 from orchestrator.projections.view import SQLAlchemyView
-from orchestrator.store import Store
-from orchestrator.store.reader import read_log_pages
+from orchestrator.store import Store, cycle_collector_paused
+from orchestrator.store.reader import event_pages
 
 PAGE = 5000
 
@@ -88,30 +87,13 @@ def _catch_up(store: Store, projection: ContactDirectory,
     application = store.ledger.name
     after = projection.view.max_tracking_id(application) or 0
     applied = 0
-    with _no_cycle_collection():
-        for page in read_log_pages(store, after=after, page_size=PAGE):
-            projection.process_page([recorded.event for recorded in page],
-                                    Tracking(application, page[-1].position))
-            applied += len(page)
+    with cycle_collector_paused():
+        for last, events in event_pages(store, after=after, page_size=PAGE):
+            projection.process_page(events, Tracking(application, last))
+            applied += len(events)
             if progress:
                 progress(applied)
     return applied
-
-
-@contextlib.contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """The cyclic garbage collector paused while pages are applied: every event decoded
-    makes a few objects that reference counting frees as soon as its page is written, and
-    the collector would otherwise walk the whole heap again and again for nothing (about
-    a sixth of a rebuild's time). Whatever cycles appear meanwhile are collected when it
-    resumes."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def rebuild(store: Store) -> ContactDirectory:
