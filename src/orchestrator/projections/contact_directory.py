@@ -71,28 +71,40 @@ class _Page:
         self.events = events
 
     def apply(self) -> None:
+        # One pass sorts the page: facts with an unusable time, and the keys of the rows
+        # the others touch (contacts, phones, messages), loaded below in a few queries.
         usable, failures = [], []
+        names: set[str] = set()
+        phone_set: set[str] = set()
+        message_set: set[str] = set()
         for e in self.events:
             reason = unusable_time(e)
-            if reason is None:
-                usable.append(e)
-            else:
+            if reason is not None:
                 failures.append({"stream": e.originator_id.hex, "version": e.originator_version,
                                  "event_type": type(e).__name__, "reason": reason})
+                continue
+            usable.append(e)
+            if isinstance(e, MESSAGE_FACTS):
+                if e.message:
+                    message_set.add(e.message)
+            elif isinstance(e, ev.InboundSmsReceived):
+                phone_set.add(e.originator_id.hex)
+            else:
+                name = _contact_of(e)
+                if name:
+                    names.add(name)
         if failures:
             upsert(self.conn, t.processing_failures, failures, ["stream", "version"])
-            self.events = usable
-        names = sorted({name for name in map(_contact_of, self.events) if name})
-        contacts = self._load(t.contacts, t.contacts.c.contact, names, key="contact")
+        self.events = usable
+        contact_names = sorted(names)
+        contacts = self._load(t.contacts, t.contacts.c.contact, contact_names, key="contact")
         consents = {(r["contact"], r["channel"], r["purpose"]): r for r in self._rows(
-            t.consents, t.consents.c.contact, names)}
-        phones = sorted({e.originator_id.hex for e in self.events
-                         if isinstance(e, ev.InboundSmsReceived)})
+            t.consents, t.consents.c.contact, contact_names)}
+        phones = sorted(phone_set)
         opt_outs = self._load(t.sms_opt_outs, t.sms_opt_outs.c.phone_stream, phones,
                               key="phone_stream")
         purchases, new_phones, erased = [], [], []
-        message_ids = sorted({e.message for e in self.events
-                              if isinstance(e, MESSAGE_FACTS) and e.message})
+        message_ids = sorted(message_set)
         messages = self._load(t.messages, t.messages.c.message, message_ids, key="message")
         stopped: list[dict[str, Any]] = []
         for event in self.events:
