@@ -535,7 +535,7 @@ def cmd_projections_rebuild(app: Any, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     position = rebuild_read_models(app)
     print(f"read models rebuilt from {position:,} events in "
-          f"{time.perf_counter() - started:.1f} s")
+          f"{time.perf_counter() - started:.2f} s")
     return 0
 
 

@@ -108,6 +108,8 @@ def _walk(tables: Any, result: Verification,
     may_be_sealed = seals.may_be_sealed
     head, last = chain.GENESIS, 0
     id_bytes = chain.id_bytes
+    fromhex = bytes.fromhex
+    topics: dict[str, bytes] = {}  # each topic's bytes in a link, with the 0x00 after it
     while True:
         events = tables.raw_events_with_keys(last, PAGE)
         links = tables.chain_links(last, PAGE)
@@ -130,10 +132,14 @@ def _walk(tables: Any, result: Verification,
                 seals.fail(result, missing, f"event at position {missing} is missing (removed "
                            f"together with its link); position {position} follows it")
                 return wanted_heads
-            subject = id_bytes(stream)
+            subject = (fromhex(stream) if type(stream) is str and len(stream) == 32
+                       else id_bytes(stream))
+            topic_bytes = topics.get(topic)
+            if topic_bytes is None:
+                topic_bytes = topics[topic] = topic.encode() + b"\x00"
             head = sha256(b"".join((head, position.to_bytes(8, "big"), subject,
-                                    version.to_bytes(8, "big", signed=True), topic.encode(),
-                                    b"\x00", state))).digest()
+                                    version.to_bytes(8, "big", signed=True), topic_bytes,
+                                    state))).digest()
             if head != stored_link:
                 seals.fail(result, position, f"event at position {position} was altered: its "
                            "bytes no longer match the chain")

@@ -6,9 +6,27 @@ A stream is also a *subject* for crypto-shredding: it has its own key.
 from __future__ import annotations
 
 from functools import lru_cache
-from uuid import UUID, uuid5
+from hashlib import sha1
+from uuid import UUID, SafeUUID
 
 NAMESPACE = UUID("5b0e3c1e-0f6f-4d1c-9a53-8f2f2f0c0b7a")
+_NAMESPACE_BYTES = NAMESPACE.bytes
+_CLEAR_VERSION = ~((0xC000 << 48) | (0xF000 << 64))
+_VERSION_5 = (0x8000 << 48) | (5 << 76)
+
+
+def uuid5(namespace: UUID, name: str) -> UUID:
+    """``uuid.uuid5``, the same id, made without ``UUID.__init__``'s checks (stream ids are
+    made for every fact recorded and every row a read model keeps)."""
+    digest = sha1(namespace.bytes + name.encode("utf-8")).digest()
+    return _uuid_of_int((int.from_bytes(digest[:16], "big") & _CLEAR_VERSION) | _VERSION_5)
+
+
+def _uuid_of_int(value: int) -> UUID:
+    made = object.__new__(UUID)
+    object.__setattr__(made, "int", value)
+    object.__setattr__(made, "is_safe", SafeUUID.unknown)
+    return made
 
 
 @lru_cache(maxsize=8_192)

@@ -33,7 +33,7 @@ from typing import IO, Any
 from orchestrator.domain.new_fact import NewFact
 from orchestrator.errors import InvalidInput
 from orchestrator.ingest.touchpoints import MAX_LINE_BYTES, Problem, ValidTouchpoint, parse_line
-from orchestrator.store import Store, WriteUnit
+from orchestrator.store import Store, WriteUnit, cycle_collector_paused
 
 BATCH_SIZE = 1000
 MAX_REMEMBERED_LINES = 100_000  # in-file duplicate ids named by line, up to this many
@@ -112,7 +112,7 @@ def ingest_stream(store: Store, stream: IO[bytes], source: str, *, recorded_at: 
     started = time.perf_counter()
     rejected = _RejectedLines(rejected_path) if skip_invalid else None
     try:
-        with store.write() as unit:
+        with cycle_collector_paused(), store.write() as unit:
             recorder = _BatchRecorder(unit, recorded_at, source, report)
             for batch in _batches(stream, report, keep_tails=rejected is not None
                                   and rejected.temp is not None):

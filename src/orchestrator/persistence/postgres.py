@@ -301,6 +301,29 @@ class PostgresTables:
                  bytes(r["state"]), None if r["key"] is None else bytes(r["key"]))
                 for r in self.c.fetchall()]
 
+    def log_rows_with_keys(self, after: int, limit: int, upto: int | None = None,
+                           topics: Sequence[str] = ()
+                           ) -> list[tuple[int, UUID, int, str, bytes, bytes | None]]:
+        """The notification log after ``after`` (up to ``upto``, of ``topics`` only when
+        given), each row with its subject's key: what reading the log decodes, in one
+        query a page."""
+        where, params = "e.notification_id > %s", [after]
+        if upto is not None:
+            where += " AND e.notification_id <= %s"
+            params.append(upto)
+        if topics:
+            where += " AND e.topic = ANY(%s)"
+            params.append(list(topics))
+        params.append(limit)
+        self.c.execute(self._sql(
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, "
+            "e.state, k.key FROM {schema}.stored_events e LEFT JOIN {schema}.subject_keys k "
+            "ON k.subject_id = e.originator_id WHERE " + where +
+            " ORDER BY e.notification_id LIMIT %s"), params)
+        return [(r["notification_id"], r["originator_id"], r["originator_version"], r["topic"],
+                 bytes(r["state"]), None if r["key"] is None else bytes(r["key"]))
+                for r in self.c.fetchall()]
+
     # Copying a whole store (``store copy``): rows as they are, positions kept. --------
 
     def holds_anything(self) -> bool:

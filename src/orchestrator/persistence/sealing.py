@@ -78,6 +78,7 @@ class KeyRing:
         self.cache_size = cache_size
         self._ciphers: OrderedDict[UUID, AESGCM | None] = OrderedDict()
         self._pending: dict[UUID, AESGCM] = {}
+        self._by_key: dict[bytes, AESGCM] = {}
         # Subjects whose key was destroyed by `forget`: their key row stays as an empty
         # tombstone, so no new key is ever made for them and their old blobs read erased.
         self._erased: set[UUID] = set()
@@ -106,6 +107,19 @@ class KeyRing:
         for subject in subjects:
             self._ciphers.pop(subject, None)
             self._pending.pop(subject, None)
+        self._by_key.clear()
+
+    def cipher_of_key(self, key: bytes | None) -> AESGCM | None:
+        """The cipher of a key read together with the row it opens (None for no key or
+        the erased tombstone), kept by key so a stream's events share one."""
+        if not key:
+            return None
+        cipher = self._by_key.get(key)
+        if cipher is None:
+            if len(self._by_key) >= self.cache_size:
+                self._by_key.clear()
+            cipher = self._by_key[key] = AESGCM(key)
+        return cipher
 
     def cipher_for_writing(self, subject: UUID) -> AESGCM | None:
         """The subject's key for sealing; None when the subject was erased (its personal
@@ -248,26 +262,47 @@ class SealingMapper(Mapper[UUID]):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        cls = resolve_topic(stored_event.topic)
         stored_state = stored_event.state
         if self.cipher:
             stored_state = self.cipher.decrypt(stored_state)
         if self.compressor:
             stored_state = self.compressor.decompress(stored_state)
-        state: dict[str, Any] = self.transcoder.decode(stored_state)
         originator_id = stored_event.originator_id
         if not isinstance(originator_id, UUID):
             originator_id = UUID(str(originator_id))
+        return self._domain_event(stored_event.topic, originator_id,
+                                  stored_event.originator_version, stored_state,
+                                  self.keys.cipher_for_reading)
+
+    def event_from_row(self, topic: str, originator_id: UUID, version: int, state: bytes,
+                       key: bytes | None) -> Any:
+        """``to_domain_event`` of a stored row read together with its subject's key (None:
+        the subject has no key row; ``b""``: the tombstone ``forget`` leaves), so reading
+        the log needs no key look-up of its own. Decodes exactly as ``to_domain_event``."""
+        if self.cipher:
+            state = self.cipher.decrypt(state)
+        if self.compressor:
+            state = self.compressor.decompress(state)
+        return self._domain_event(topic, originator_id, version, state,
+                                  None, key)
+
+    def _domain_event(self, topic: str, originator_id: UUID, version: int,
+                      stored_state: bytes, cipher_of: Any, key: bytes | None = None) -> Any:
+        """The event, its personal fields opened with ``cipher_of(subject)``, or with
+        ``key`` (read with the row) when ``cipher_of`` is None."""
+        cls = resolve_topic(topic)
+        state: dict[str, Any] = self.transcoder.decode(stored_state)
         sealed = state.pop(SEALED, None)
         if sealed is not None:
-            state.update(self._unseal(sealed, originator_id, stored_event.originator_version,
-                                      getattr(cls, "PERSONAL_FIELDS", ()), state))
+            state.update(self._unseal(sealed, originator_id, version,
+                                      getattr(cls, "PERSONAL_FIELDS", ()), state, cipher_of,
+                                      key))
         else:
             # Recorded after the subject's erasure: its personal fields were not kept.
             for name in getattr(cls, "PERSONAL_FIELDS", ()):
                 state.setdefault(name, ERASED)
         state["originator_id"] = originator_id
-        state["originator_version"] = stored_event.originator_version
+        state["originator_version"] = version
         class_version = getattr(cls, "class_version", 1)
         from_version = state.pop("class_version", 1)
         while from_version < class_version:
@@ -278,8 +313,9 @@ class SealingMapper(Mapper[UUID]):
         return domain_event
 
     def _unseal(self, sealed: str, subject: UUID, version: int,
-                personal_fields: tuple[str, ...], plain: dict[str, Any]) -> dict[str, Any]:
-        cipher = self.keys.cipher_for_reading(subject)
+                personal_fields: tuple[str, ...], plain: dict[str, Any],
+                cipher_of: Any, key: bytes | None = None) -> dict[str, Any]:
+        cipher = self.keys.cipher_of_key(key) if cipher_of is None else cipher_of(subject)
         names = tuple(name for name in personal_fields if name not in plain)
         if cipher is None:
             if self._marked is not None:

@@ -285,9 +285,20 @@ class SQLiteTables:
         return self.c.sqlite_cursor.rowcount
 
     def chain_links(self, after: int, limit: int) -> list[tuple[int, int, bytes]]:
-        self.c.execute("SELECT position, previous, link FROM event_chain WHERE position > ? "
-                       "ORDER BY position LIMIT ?", (after, limit))
-        return [(row[0], row[1], bytes(row[2])) for row in self.c.fetchall()]
+        return self._tuples("SELECT position, previous, link FROM event_chain "
+                            "WHERE position > ? ORDER BY position LIMIT ?", (after, limit))
+
+    def _tuples(self, statement: str, params: Sequence[Any]) -> list[Any]:
+        """Rows as plain tuples (BLOBs come back as bytes), through a cursor of the same
+        connection without the library's ``sqlite3.Row`` factory: the bulk reads
+        (``audit verify``, reading the log) build no row object per row."""
+        cursor = self.c.sqlite_cursor.connection.cursor()
+        cursor.row_factory = None
+        try:
+            cursor.execute(statement, params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
     def chain_head(self) -> tuple[int, bytes]:
         self.c.execute("SELECT position, link FROM event_chain ORDER BY position DESC LIMIT 1")
@@ -306,11 +317,29 @@ class SQLiteTables:
                              ) -> list[tuple[int, str, int, str, bytes, bytes | None]]:
         """``raw_events``, each with its subject's key (None when it has none), read in the
         same query: ``audit verify`` opens every sealed blob without a look-up per subject."""
-        self.c.execute("SELECT e.rowid, e.originator_id, e.originator_version, e.topic, "
-                       "e.state, k.key FROM stored_events e LEFT JOIN subject_keys k "
-                       "ON k.subject_id = e.originator_id WHERE e.rowid > ? "
-                       "ORDER BY e.rowid LIMIT ?", (after, limit))
-        return [tuple(r) for r in self.c.fetchall()]
+        return self._tuples("SELECT e.rowid, e.originator_id, e.originator_version, e.topic, "
+                            "e.state, k.key FROM stored_events e LEFT JOIN subject_keys k "
+                            "ON k.subject_id = e.originator_id WHERE e.rowid > ? "
+                            "ORDER BY e.rowid LIMIT ?", (after, limit))
+
+    def log_rows_with_keys(self, after: int, limit: int, upto: int | None = None,
+                           topics: Sequence[str] = ()
+                           ) -> list[tuple[int, str, int, str, bytes, bytes | None]]:
+        """The notification log after ``after`` (up to ``upto``, of ``topics`` only when
+        given), each row with its subject's key, as plain tuples: what reading the log
+        decodes, in one query a page."""
+        where, params = "e.rowid > ?", [after]
+        if upto is not None:
+            where += " AND e.rowid <= ?"
+            params.append(upto)
+        if topics:
+            where += f" AND e.topic IN ({self._in(topics)})"
+            params.extend(topics)
+        params.append(limit)
+        return self._tuples("SELECT e.rowid, e.originator_id, e.originator_version, e.topic, "
+                            "e.state, k.key FROM stored_events e LEFT JOIN subject_keys k "
+                            f"ON k.subject_id = e.originator_id WHERE {where} "
+                            "ORDER BY e.rowid LIMIT ?", params)
 
     # Copying a whole store (``store copy``): rows as they are, positions kept. --------
 

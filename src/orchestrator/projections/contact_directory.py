@@ -38,7 +38,18 @@ MESSAGE_FACTS = (je.MessageScheduled, je.MessageSent, je.MessageDecided, je.Mess
 
 
 def utc_text(at: str) -> str:
-    return datetime.fromisoformat(at).astimezone(UTC).isoformat()
+    """``at`` (ISO-8601 with an offset) as the same moment in UTC, in ISO-8601 (kept for
+    the last few thousand texts: facts of one file share their times often)."""
+    found = _UTC_TEXTS.get(at)
+    if found is None:
+        if len(_UTC_TEXTS) >= UTC_TEXTS_KEPT:
+            _UTC_TEXTS.clear()
+        found = _UTC_TEXTS[at] = datetime.fromisoformat(at).astimezone(UTC).isoformat()
+    return found
+
+
+UTC_TEXTS_KEPT = 8_192
+_UTC_TEXTS: dict[str, str] = {}
 
 
 class ContactDirectory(Projection[SQLAlchemyView]):
@@ -61,28 +72,40 @@ class _Page:
         self.events = events
 
     def apply(self) -> None:
+        # One pass sorts the page: facts with an unusable time, and the keys of the rows
+        # the others touch (contacts, phones, messages), loaded below in a few queries.
         usable, failures = [], []
+        names: set[str] = set()
+        phone_set: set[str] = set()
+        message_set: set[str] = set()
         for e in self.events:
             reason = unusable_time(e)
-            if reason is None:
-                usable.append(e)
-            else:
+            if reason is not None:
                 failures.append({"stream": e.originator_id.hex, "version": e.originator_version,
                                  "event_type": type(e).__name__, "reason": reason})
+                continue
+            usable.append(e)
+            if isinstance(e, MESSAGE_FACTS):
+                if e.message:
+                    message_set.add(e.message)
+            elif isinstance(e, ev.InboundSmsReceived):
+                phone_set.add(e.originator_id.hex)
+            else:
+                name = _contact_of(e)
+                if name:
+                    names.add(name)
         if failures:
             upsert(self.conn, t.processing_failures, failures, ["stream", "version"])
-            self.events = usable
-        names = sorted({e.contact for e in self.events if _contact_of(e)})
-        contacts = self._load(t.contacts, t.contacts.c.contact, names, key="contact")
+        self.events = usable
+        contact_names = sorted(names)
+        contacts = self._load(t.contacts, t.contacts.c.contact, contact_names, key="contact")
         consents = {(r["contact"], r["channel"], r["purpose"]): r for r in self._rows(
-            t.consents, t.consents.c.contact, names)}
-        phones = sorted({e.originator_id.hex for e in self.events
-                         if isinstance(e, ev.InboundSmsReceived)})
+            t.consents, t.consents.c.contact, contact_names)}
+        phones = sorted(phone_set)
         opt_outs = self._load(t.sms_opt_outs, t.sms_opt_outs.c.phone_stream, phones,
                               key="phone_stream")
         purchases, new_phones, erased = [], [], []
-        message_ids = sorted({e.message for e in self.events
-                              if isinstance(e, MESSAGE_FACTS) and e.message})
+        message_ids = sorted(message_set)
         messages = self._load(t.messages, t.messages.c.message, message_ids, key="message")
         queue = DispatchQueue(self.conn, [m for m in message_ids])
         stopped: list[dict[str, Any]] = []
@@ -216,9 +239,12 @@ def _latest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(kept.values())
 
 
+_CONTACT_FACTS = (ev.TouchpointRecorded, ev.ContactErased)
+
+
 def _contact_of(event: Any) -> str | None:
     """The contact a fact about a contact's own stream names (not engine facts)."""
-    if isinstance(event, ev.TouchpointRecorded | ev.ContactErased):
+    if isinstance(event, _CONTACT_FACTS):
         return getattr(event, "contact", None)
     return None
 

@@ -20,10 +20,10 @@ from sqlalchemy import text
 
 from orchestrator.projections.contact_directory import ContactDirectory
 from orchestrator.projections.view import SQLAlchemyView
-from orchestrator.store import Store
-from orchestrator.store.reader import read_log
+from orchestrator.store import Store, cycle_collector_paused
+from orchestrator.store.reader import event_pages
 
-PAGE = 2000
+PAGE = 5000
 
 
 def open_directory(store: Store) -> ContactDirectory:
@@ -87,20 +87,12 @@ def _catch_up(store: Store, projection: ContactDirectory,
     application = store.ledger.name
     after = projection.view.max_tracking_id(application) or 0
     applied = 0
-    page: list = []
-    last = after
-    for recorded in read_log(store, after=after):
-        page.append(recorded.event)
-        last = recorded.position
-        if len(page) >= PAGE:
-            projection.process_page(page, Tracking(application, last))
-            applied += len(page)
-            page = []
+    with cycle_collector_paused():
+        for last, events in event_pages(store, after=after, page_size=PAGE):
+            projection.process_page(events, Tracking(application, last))
+            applied += len(events)
             if progress:
                 progress(applied)
-    if page:
-        projection.process_page(page, Tracking(application, last))
-        applied += len(page)
     return applied
 
 

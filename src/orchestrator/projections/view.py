@@ -13,7 +13,6 @@ from typing import Any
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from sqlalchemy import Engine, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from orchestrator.projections import tables as t
 
@@ -66,15 +65,58 @@ class SQLAlchemyView(TrackingRecorder):
 
 def upsert(conn: Any, table: Any, rows: Sequence[dict[str, Any]], keys: list[str], *,
            update: bool = True) -> None:
-    """Insert rows; on a key conflict replace the other columns (or keep the row)."""
+    """Insert rows; on a key conflict replace the other columns (or keep the row).
+
+    One ``INSERT ... ON CONFLICT`` statement (the same text on SQLite and PostgreSQL), made
+    once per table and sent with plain tuples through the driver's ``executemany``: the
+    rows are already the columns' values, so nothing of SQLAlchemy's per-row parameter
+    processing is needed. A column a row leaves out takes the column's default."""
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
-    if update:
-        columns = {c.name: statement.excluded[c.name] for c in table.columns
-                   if c.name not in keys}
-        statement = statement.on_conflict_do_update(index_elements=keys, set_=columns)
+    statement, columns = _upsert_statement(conn.dialect, table, tuple(keys), update)
+    defaults = _defaults(table)
+    conn.exec_driver_sql(statement, [
+        tuple([row[name] if name in row else defaults[name] for name in columns])
+        for row in rows])
+
+
+_STATEMENTS: dict[tuple[str, str, tuple[str, ...], bool], tuple[str, tuple[str, ...]]] = {}
+
+
+def _upsert_statement(dialect: Any, table: Any, keys: tuple[str, ...],
+                      update: bool) -> tuple[str, tuple[str, ...]]:
+    cache_key = (dialect.name, table.name, keys, update)
+    found = _STATEMENTS.get(cache_key)
+    if found is not None:
+        return found
+    quote = dialect.identifier_preparer.quote
+    columns = tuple(column.name for column in table.columns)
+    marker = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+    text = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+            f"({', '.join(quote(name) for name in columns)}) "
+            f"VALUES ({', '.join([marker] * len(columns))}) "
+            f"ON CONFLICT ({', '.join(quote(name) for name in keys)}) ")
+    others = [name for name in columns if name not in keys]
+    if update and others:
+        text += "DO UPDATE SET " + ", ".join(f"{quote(name)} = excluded.{quote(name)}"
+                                             for name in others)
     else:
-        statement = statement.on_conflict_do_nothing(index_elements=keys)
-    conn.execute(statement, list(rows))
+        text += "DO NOTHING"
+    found = _STATEMENTS[cache_key] = (text, columns)
+    return found
+
+
+_DEFAULTS: dict[str, dict[str, Any]] = {}
+
+
+def _defaults(table: Any) -> dict[str, Any]:
+    found = _DEFAULTS.get(table.name)
+    if found is None:
+        found = _DEFAULTS[table.name] = _column_defaults(table)
+    return found
+
+
+def _column_defaults(table: Any) -> dict[str, Any]:
+    return {column.name: (column.default.arg if column.default is not None
+                          and column.default.is_scalar else None)
+            for column in table.columns}

@@ -14,6 +14,7 @@ personal fields per subject) and its notification log.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -327,6 +328,23 @@ class Store:
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for a bulk pass over many events (a
+    catch-up of the read models, an ingest): each event makes a few objects that
+    reference counting frees as soon as its page or batch is written, and the collector
+    would otherwise walk the whole heap again and again for nothing (a sixth of a
+    rebuild's time, a twelfth of an ingest's). Whatever cycles appear meanwhile are
+    collected once it resumes. Nested uses leave it as the outermost found it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _recognise(location: StoreLocation, *, read_only: bool) -> None:

@@ -29,7 +29,12 @@ def engine_for(location: Any, *, read_only: bool = False) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _: Any) -> None:
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
-            dbapi_connection.execute("PRAGMA synchronous=FULL")
+            # NORMAL, not the ledger's FULL: in WAL mode a commit is still atomic and
+            # survives the process being killed; only a power cut may lose the last
+            # pages of a read model, and with them their tracking position (they commit
+            # together), so the next catch-up applies them again. The events themselves
+            # are written through the ledger's own connections, with FULL.
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
         return engine
     url = URL.create("postgresql+psycopg", username=location.pg_user or None,
