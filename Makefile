@@ -70,8 +70,12 @@ test-shifted: $(STAMP) $(MOCKS)
 # WORKER_CRASH_RUNS: kill -9 of an `orchestrator worker` (3 runs a store in make test).
 CRASH_RUNS ?= 500
 WORKER_CRASH_RUNS ?= 100
+# The whole live service (two schedulers, two workers) killed at random: 10,000 messages.
+CHAOS_MESSAGES ?= 10000
+CHAOS_KILLS ?= 60
 soak: $(STAMP) $(MOCKS)
-	CRASH_RUNS=$(CRASH_RUNS) WORKER_CRASH_RUNS=$(WORKER_CRASH_RUNS) $(BIN)/python -m pytest \
+	CRASH_RUNS=$(CRASH_RUNS) WORKER_CRASH_RUNS=$(WORKER_CRASH_RUNS) \
+	  CHAOS_MESSAGES=$(CHAOS_MESSAGES) CHAOS_KILLS=$(CHAOS_KILLS) $(BIN)/python -m pytest \
 	  -p no:cacheprovider tests/crash tests/integration/test_workers.py -k killed -s
 
 bench: $(STAMP) $(MOCKS)
