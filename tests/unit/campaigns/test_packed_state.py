@@ -80,3 +80,29 @@ def test_contact_states_unpack_each_contact_on_first_use_only(saved, used):
     packed = restored.packed(pickle.dumps)
     assert {key: pickle.loads(blob) for key, blob in packed.items()} == {
         **states, "new": ContactState(contact="new")}
+
+
+def test_a_contact_packed_as_plain_values_reads_back_equal():
+    from datetime import UTC, datetime, timedelta, timezone
+    from decimal import Decimal
+
+    from orchestrator.campaigns.runtime import snapshots
+    from orchestrator.domain.contact import Consent, Identity, Suppression
+    state = ContactState(
+        contact="C1", kind="customer", email="[erased]", phone="+447700900001",
+        address={"line1": "1 Road", "city": "Leeds"}, timezone="Europe/London", locale="en-GB",
+        attributes={"tier": "gold", "n": 3}, known=True,
+        identities=[Identity("mastodon", "@c1", "oauth", "2026-01-01T00:00:00+00:00", "t1")],
+        consents={("email", "marketing"): Consent("email", "marketing", True,
+                                                  "2026-01-02T00:00:00+01:00", "web", None,
+                                                  "t2"),
+                  ("sms", "transactional"): Consent("sms", "transactional", False,
+                                                    "2026-01-03T00:00:00+00:00", "call",
+                                                    "[erased]", "t3")},
+        suppressions={"sms": Suppression("sms", "sms_stop", "2026-01-04T00:00:00+00:00", "t4")},
+        purchases=[(datetime(2026, 2, 1, 9, tzinfo=UTC), Decimal("12.50"), "GBP"),
+                   (datetime(2026, 2, 2, 9, tzinfo=timezone(timedelta(hours=-5))),
+                    Decimal("0.1"), "USD")])
+    assert snapshots._unpack_contact(snapshots._pack_contact(state)) == state
+    empty = ContactState(contact="C2")
+    assert snapshots._unpack_contact(snapshots._pack_contact(empty)) == empty

@@ -128,8 +128,8 @@ class ContactHistory:
         self._unpack: Unpack | None = None
 
     def restore_packed(self, contacts: dict[str, bytes], sections: dict[str, bytes],
-                       unpack: Unpack) -> None:
-        self.contacts = ContactStates(contacts, unpack)
+                       unpack: Unpack, unpack_contact: Unpack | None = None) -> None:
+        self.contacts = ContactStates(contacts, unpack_contact or unpack)
         self._packed, self._unpack = dict(sections), unpack
         for name in self.SECTIONS:
             setattr(self, f"_{name}", None)

@@ -25,6 +25,7 @@ import os
 import pickle
 import zlib
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
@@ -36,6 +37,7 @@ from sqlalchemy import BigInteger, Column, Integer, LargeBinary, MetaData, Strin
 from orchestrator.campaigns.runtime.decisions import PolicyMemory
 from orchestrator.campaigns.runtime.engine import ENGINE_STATE
 from orchestrator.campaigns.runtime.fold import EngineFold
+from orchestrator.domain.contact import Consent, ContactState, Identity, Suppression
 from orchestrator.domain.stages import StageThresholds
 from orchestrator.errors import OrchestratorError
 from orchestrator.persistence.sealing import new_key
@@ -44,7 +46,7 @@ from orchestrator.store import Store
 
 # Bumped whenever what a fold holds, or how it folds, changes: an older snapshot is then
 # ignored (and replaced by the next run).
-FORMAT = 4
+FORMAT = 5
 
 metadata = MetaData()
 snapshots = Table(
@@ -70,7 +72,7 @@ def save(store: Store, fold: EngineFold, *, now: datetime) -> None:
     state = {"position": fold.position, "own": fold.own, "pending": fold.pending,
              "unusable": fold.unusable, "reported": fold.reported,
              "published": fold.published, "lifecycle": fold.lifecycle,
-             "contacts": fold.history.contacts.packed(_pack),
+             "contacts": fold.history.contacts.packed(_pack_contact),
              "sections": fold.history.packed_sections(_pack),
              "memory": fold.memory.packed_sections(MEMORY_STATE, _pack),
              "engine": fold.engine.packed_sections(ENGINE_STATE, _pack),
@@ -109,7 +111,8 @@ def load(store: Store, thresholds: StageThresholds) -> EngineFold | None:
 
 def _restored(state: dict[str, Any], thresholds: StageThresholds) -> EngineFold:
     fold = EngineFold(thresholds)
-    fold.history.restore_packed(state["contacts"], state["sections"], _unpack)
+    fold.history.restore_packed(state["contacts"], state["sections"], _unpack,
+                                _unpack_contact)
     fold.memory.restore_packed(state["memory"], _unpack)
     fold.engine.restore_packed(state["engine"], _unpack)
     fold.engine.nothing_due_before = state["nothing_due_before"]
@@ -191,6 +194,38 @@ def _unpack(packed: bytes) -> Any:
     except (pickle.UnpicklingError, EOFError, ValueError, KeyError, TypeError,
             AttributeError) as error:
         raise SnapshotUnreadable(f"the engine's saved state does not unpack "
+                                 f"({type(error).__name__}); folding the whole log") from None
+
+
+def _pack_contact(state: ContactState) -> bytes:
+    """A contact as plain values only (no class, no global): a snapshot holds hundreds of
+    thousands, and a restart reads the lot before it unpacks any."""
+    return pickle.dumps((
+        state.contact, state.kind, state.email, state.phone, state.address, state.timezone,
+        state.locale, state.attributes,
+        [(i.network, i.handle, i.verified_by, i.at, i.touchpoint) for i in state.identities],
+        [(key, c.channel, c.purpose, c.granted, c.at, c.source, c.evidence, c.touchpoint)
+         for key, c in state.consents.items()],
+        [(key, x.channel, x.reason, x.at, x.touchpoint) for key, x in state.suppressions.items()],
+        [(at.isoformat(), str(amount), currency) for at, amount, currency in state.purchases],
+        state.erased, state.known), protocol=5)
+
+
+def _unpack_contact(packed: bytes) -> ContactState:
+    try:
+        (contact, kind, email, phone, address, timezone, locale, attributes, identities,
+         consents, suppressions, purchases, erased, known) = _unpack(packed)
+        return ContactState(
+            contact=contact, kind=kind, email=email, phone=phone, address=address,
+            timezone=timezone, locale=locale, attributes=attributes,
+            identities=[Identity(*fields) for fields in identities],
+            consents={tuple(key): Consent(*fields) for key, *fields in consents},
+            suppressions={key: Suppression(*fields) for key, *fields in suppressions},
+            purchases=[(datetime.fromisoformat(at), Decimal(amount), currency)
+                       for at, amount, currency in purchases],
+            erased=erased, known=known)
+    except (ValueError, TypeError, ArithmeticError) as error:
+        raise SnapshotUnreadable(f"a contact in the engine's saved state does not unpack "
                                  f"({type(error).__name__}); folding the whole log") from None
 
 
