@@ -30,6 +30,18 @@ steps:
   - id: reply
     send: {intent: showcase, template: reply}
 """
+# Two messages a buyer, two days apart (workers and status tests: per-contact order).
+TWO_NOTES = """
+journey: two-notes
+trigger: {on: purchase.recorded}
+steps:
+  - id: hello
+    send: {intent: relationship, template: thanks}
+  - id: pause
+    wait: 2d
+  - id: later
+    send: {intent: relationship, template: offer}
+"""
 
 
 class JourneyWorld:

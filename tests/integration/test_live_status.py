@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import psycopg
 from tests.conftest import TEST_NOW, fixed_clock, run_cli
-from tests.journeys_support import JourneyWorld
+from tests.journeys_support import TWO_NOTES, JourneyWorld
 from tests.serve_support import environ, served
 from tests.support import consent, contact, purchase
 
@@ -18,17 +18,6 @@ from orchestrator.projections import dispatch_queue
 from orchestrator.projections.members import STALE_AFTER, Membership
 from orchestrator.store import Store
 
-TWO_NOTES = """
-journey: two-notes
-trigger: {on: purchase.recorded}
-steps:
-  - id: hello
-    send: {intent: relationship, template: thanks}
-  - id: pause
-    wait: 2d
-  - id: later
-    send: {intent: relationship, template: offer}
-"""
 AT = "2026-03-02T10:00:00+00:00"
 UNTIL = "2026-03-06T00:00:00+00:00"
 

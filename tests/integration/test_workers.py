@@ -29,22 +29,11 @@ import pytest
 from tests.conftest import POSTGRES_BASE, TEST_NOW, fixed_clock, postgres_available, run_cli
 from tests.crash.fake_providers import FakeProviders, KillPlan
 from tests.crash.test_dispatcher_crashes import PostgresCopies, SqliteCopies, environ, phone
-from tests.journeys_support import JourneyWorld
+from tests.journeys_support import TWO_NOTES, JourneyWorld
 from tests.support import consent, contact, purchase
 
 from orchestrator.application.dispatch import CLAIM_LEASE
 
-TWO_NOTES = """
-journey: two-notes
-trigger: {on: purchase.recorded}
-steps:
-  - id: hello
-    send: {intent: relationship, template: thanks}
-  - id: pause
-    wait: 2d
-  - id: later
-    send: {intent: relationship, template: offer}
-"""
 AT = "2026-03-02T10:00:00+00:00"
 UNTIL = "2026-03-06T00:00:00+00:00"
 CONTACTS = 500  # two messages each
