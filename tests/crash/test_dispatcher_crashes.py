@@ -149,18 +149,18 @@ def providers():
     fake.close()
 
 
-def dispatch_in_child(url: str, templates: Path, env: dict[str, str],
-                      providers: FakeProviders, plan: KillPlan) -> int:
-    """Fork a dispatcher; arm the kill plan with its pid; wait for it to end."""
+def cli_in_child(args: list[str], env: dict[str, str], providers: FakeProviders,
+                 plan: KillPlan) -> int:
+    """Fork the command line (the suite's fixed clock); arm the kill plan with its pid once
+    it is forked; wait for it to end; return its wait status."""
     ready_read, ready_write = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the dispatcher
+    if pid == 0:  # the victim
         os.close(ready_write)
         os.read(ready_read, 1)
         code = 3
         try:
-            code = run_cli("--store", url, "--templates", str(templates), "run", "--until",
-                           UNTIL, "--channels", "live", environ=env).code
+            code = run_cli(*args, environ=env).code
         finally:
             os._exit(code)
     os.close(ready_read)
@@ -171,6 +171,13 @@ def dispatch_in_child(url: str, templates: Path, env: dict[str, str],
     _, status = os.waitpid(pid, 0)
     providers.arm(KillPlan("none", 0))
     return status
+
+
+def dispatch_in_child(url: str, templates: Path, env: dict[str, str],
+                      providers: FakeProviders, plan: KillPlan) -> int:
+    """A dispatcher (``run --until --channels live``) under the kill plan."""
+    return cli_in_child(["--store", url, "--templates", str(templates), "run", "--until",
+                         UNTIL, "--channels", "live"], env, providers, plan)
 
 
 def check_run(url: str, templates: Path, env: dict[str, str], providers: FakeProviders,

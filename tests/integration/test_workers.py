@@ -28,7 +28,13 @@ from pathlib import Path
 import pytest
 from tests.conftest import POSTGRES_BASE, TEST_NOW, fixed_clock, postgres_available, run_cli
 from tests.crash.fake_providers import FakeProviders, KillPlan
-from tests.crash.test_dispatcher_crashes import PostgresCopies, SqliteCopies, environ, phone
+from tests.crash.test_dispatcher_crashes import (
+    PostgresCopies,
+    SqliteCopies,
+    cli_in_child,
+    environ,
+    phone,
+)
 from tests.journeys_support import TWO_NOTES, JourneyWorld
 from tests.support import consent, contact, purchase
 
@@ -187,27 +193,10 @@ def providers():
 
 def worker_in_child(url: str, templates: Path, env: dict[str, str],
                     providers: FakeProviders, plan: KillPlan) -> int:
-    """Fork a worker (the suite's fixed clock); arm the plan with its pid; wait for it."""
-    ready_read, ready_write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the worker
-        os.close(ready_write)
-        os.read(ready_read, 1)
-        code = 3
-        try:
-            code = run_cli("--store", url, "--templates", str(templates), "worker",
-                           "--channels", "live", "--drain", "--concurrency", "2",
-                           "--every", "0.05", environ=env).code
-        finally:
-            os._exit(code)
-    os.close(ready_read)
-    plan.victim = pid
-    providers.arm(plan)
-    os.write(ready_write, b"go")
-    os.close(ready_write)
-    _, status = os.waitpid(pid, 0)
-    providers.arm(KillPlan("none", 0))
-    return status
+    """A draining worker under the kill plan."""
+    return cli_in_child(["--store", url, "--templates", str(templates), "worker",
+                         "--channels", "live", "--drain", "--concurrency", "2", "--every",
+                         "0.05"], env, providers, plan)
 
 
 def drain(url: str, templates: Path, env: dict[str, str], clock) -> None:
