@@ -104,10 +104,6 @@ class EngineFold:
             self._versions = versions_of(self.published.values())
         return self._versions
 
-    def skips(self, position: int) -> bool:
-        """True for the positions of the last run's own facts (already folded)."""
-        return self.own is not None and self.own[0] <= position <= self.own[1]
-
     def moved_to(self, position: int) -> None:
         self.position = max(self.position, position)
         if self.own is not None and self.position >= self.own[1]:
