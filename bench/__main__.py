@@ -9,7 +9,8 @@ bench.workers``) take ``BENCH_WORKERS_MESSAGES`` and friends. Issue 13's rows (r
 verify and ingest through the command line at three sizes: bench/throughput.py,
 ``python -m bench.throughput``) take ``BENCH_THROUGHPUT_SIZES`` and
 ``BENCH_THROUGHPUT_REPEATS``; the live service's (bench/live_service.py) take
-``BENCH_LIVE_SIZES``.
+``BENCH_LIVE_SIZES``; the engine state's size over a growing history
+(bench/engine_memory.py) ``BENCH_MEMORY_CONTACTS`` and ``BENCH_MEMORY_WEEKS``.
 """
 
 from __future__ import annotations
@@ -441,6 +442,9 @@ def main() -> int:
         results.extend(bench_store_copy(folder / "store-copy", row))
         from bench.live_service import bench_live_service
         results.extend(bench_live_service(folder / "live-service", row))
+        from bench.engine_memory import bench_engine_memory
+        (folder / "engine-memory").mkdir()
+        results.extend(bench_engine_memory(folder / "engine-memory", row))
         from bench.workers import bench_workers
         results.extend(bench_workers(folder / "workers", row))
         from bench.throughput import bench_throughput

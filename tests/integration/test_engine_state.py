@@ -215,3 +215,83 @@ def test_forget_destroys_the_saved_state_and_the_next_one_holds_no_erased_data(s
 def small_world_thresholds():
     from orchestrator.domain.stages import StageThresholds
     return StageThresholds()
+
+
+WEEKLY_NOTE = """
+journey: weekly-note
+trigger: {schedule: "0 9 * * MON", timezone: UTC, segment: "contact.kind == 'customer'"}
+steps:
+  - id: note
+    send: {intent: relationship, template: regulars_note}
+"""
+THANKS = """
+journey: thanks-each-time
+trigger: {on: purchase.recorded}
+reentry: 1d
+steps:
+  - id: thanks
+    send: {intent: relationship, template: thanks}
+"""
+FIRST_MONDAY = DEMO_NOW.replace(month=1, day=5)  # 2026-01-05, a Monday
+
+
+def test_a_state_that_dropped_settled_messages_still_records_what_a_full_replay_records(
+        store_url, tmp_path):
+    """Over months, the saved state forgets messages settled more than 35 days before
+    (docs/engine-state.md: what a long-running service holds follows its contacts, not
+    its history). Feedback that then arrives about one of them (an unsubscribe, a hard
+    bounce) still reaches the right contact and channel, and the caps still count what
+    they should: every fact is the one a full replay records."""
+    contacts = [f"W{n}" for n in range(8)]
+    start = (FIRST_MONDAY - timedelta(days=3)).isoformat()
+    lines = [line for n, key in enumerate(contacts) for line in (
+        contact(f"wc{n}", start, key, email=f"w{n}@example.com"),
+        consent(f"wg{n}", start, key))]
+    journeys = tmp_path / "weekly.yaml", tmp_path / "thanks.yaml"
+    journeys[0].write_text(WEEKLY_NOTE)
+    journeys[1].write_text(THANKS)
+    worlds = []
+    for every in (1, 0):
+        url = store_url if every else _second_store(store_url, tmp_path)
+        world = World(url, tmp_path / f"w{every}", every)
+        world.folder.mkdir()
+        world.ingest(_jsonl(world.folder / "people.jsonl", lines))
+        assert world.cli("journeys", "publish", *map(str, journeys)).code == 0
+        for week in range(14):
+            monday = FIRST_MONDAY + timedelta(weeks=week)
+            # Purchases each week: thank-you notes that the weekly caps meet.
+            buys = [purchase(f"b{week}-{k}", (monday + timedelta(hours=10 + k)).isoformat(),
+                             contacts[(week + k) % len(contacts)]) for k in range(3)]
+            if week == 9:  # about the first week's notes, 9 weeks on
+                first = {m["contact"]: m["id"] for m in _messages(world)
+                         if m["journey"] == "weekly-note" and m["contact"] in ("W1", "W2")
+                         and m["at"] < (FIRST_MONDAY + timedelta(days=1)).isoformat()}
+                at = (monday + timedelta(hours=1)).isoformat()
+                buys += [{"id": "unsub", "type": "message.unsubscribed", "at": at,
+                          "message": first["W1"]},
+                         {"id": "bounce", "type": "message.bounced", "at": at,
+                          "message": first["W2"], "reason": "550 5.1.1 no such user"}]
+            world.ingest(_jsonl(world.folder / f"week{week}.jsonl", buys))
+            world.run((monday + timedelta(days=2)).isoformat())
+        worlds.append(world)
+    saved, replayed = worlds
+    assert saved.history() == replayed.history()
+    later = [m for m in _messages(saved) if m["contact"] == "W1"
+             and m["at"] > (FIRST_MONDAY + timedelta(weeks=10)).isoformat()]
+    assert later and all(m["status"] == "suppressed" for m in later)  # the unsubscribe held
+    with Store.open(saved.url) as store:
+        fold = snapshots.load(store, small_world_thresholds())
+    assert fold is not None and fold.sends_kept_for == timedelta(days=7)
+    held = len(fold.memory.scheduled)
+    assert 0 < held < len(_messages(saved)) / 2  # most settled messages were dropped
+    assert all(at > fold.clock - timedelta(days=8)
+               for sends in fold.memory.sends.values() for _, at in sends)
+
+
+def _jsonl(path: Path, lines: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path
+
+
+def _messages(world: World) -> list[dict]:
+    return json.loads(world.cli("messages", "--json").out)

@@ -171,19 +171,21 @@ def dispatch(store: Store, messages: Iterable[str], channels: Mapping[str, Any],
              lease: timedelta = CLAIM_LEASE,
              progress: Callable[[DispatchReport], None] | None = None,
              held_journeys: frozenset[str] = frozenset(),
-             stop: Callable[[], bool] | None = None) -> DispatchReport:
+             stop: Callable[[], bool] | None = None, memory: Any = None) -> DispatchReport:
     """Send each chosen message once (see the module's promises). ``desk`` is the policy
     desk used for failover (none: a refused message fails). Messages of
     ``held_journeys`` (paused or archived) are left chosen and unclaimed: a paused
     journey sends nothing, and what it had chosen goes out after ``resume``. Once
     ``stop()`` says so (a worker's SIGTERM), nothing more is claimed or handed over: the
     hand-overs in flight finish, their outcomes are recorded, and what was claimed but
-    not handed over is released."""
+    not handed over is released. ``memory``: the policy's memory as the run that chose
+    the messages left it (for failover's caps; none: read from the log when needed)."""
     report = DispatchReport()
     started = time.monotonic()
     dispatcher = _Dispatcher(store, channels, renderer, settings, recorded_at, clock, desk,
                              concurrency, lease, report, progress)
     dispatcher.held_journeys = held_journeys
+    dispatcher._memory = memory
     dispatcher.stop = stop or (lambda: False)
     pending = list(messages)
     for _ in range(FAILOVER_PASSES):

@@ -61,8 +61,8 @@ def dispatch_settings(app: Any) -> DispatchSettings:
 def send_chosen(app: Any, store: Any, messages: list[str], fold: Any = None
                 ) -> DispatchReport:
     """Hand what the policy chose to the channels, stamped with the decision's moment.
-    ``fold``: the engine's state the run left (its journey versions and lifecycle states,
-    so they are not read from the log again)."""
+    ``fold``: the engine's state the run left (its journey versions, lifecycle states and
+    the policy's memory for failover, so they are not read from the log again)."""
     stamp = SimulatedClock()
     channels = app.channel_adapters(stamp)
     from orchestrator.application.reviewing import policy_desk
@@ -74,7 +74,8 @@ def send_chosen(app: Any, store: Any, messages: list[str], fold: Any = None
         return dispatch(store, messages, channels,
                         VersionRenderers(store, app.settings.templates_dir, versions=versions),
                         dispatch_settings(app), clock=stamp, recorded_at=app.now(),
-                        desk=policy_desk(app, store, versions), held_journeys=held)
+                        desk=policy_desk(app, store, versions), held_journeys=held,
+                        memory=fold.memory if fold is not None else None)
     finally:
         close_all(channels.values())
 
@@ -100,7 +101,8 @@ class EngineKeeper:
 
     def take(self, app: Any, store: Any) -> Any:
         if self.fold is None and app.settings.engine_snapshot_every > 0:
-            self.fold = snapshots.load(store, app.settings.thresholds)
+            self.fold = snapshots.load(store, app.settings.thresholds,
+                                       app.settings.policy.longest_cap_window)
         fold, self.fold = self.fold, None  # a run that fails leaves nothing behind
         return fold
 
@@ -110,9 +112,18 @@ class EngineKeeper:
         if fold is None or every <= 0 or fold.erasure_seen:
             return
         if fold.folded >= every:
-            snapshots.save(store, fold, now=app.now())
-            fold.folded = 0
+            save_state(app, store, fold)
         self.fold = fold
+
+
+def save_state(app: Any, store: Any, fold: Any) -> None:
+    """Keep the engine's state in the store, after dropping what it no longer needs (so
+    that what a long-running service holds follows its contacts and enrolments in
+    progress, not the length of its history)."""
+    if fold.clock is not None:
+        fold.forget_settled(fold.clock, app.settings.policy.longest_cap_window)
+    snapshots.save(store, fold, now=app.now())
+    fold.folded = 0
 
 
 def advance(app: Any, until: datetime, keeper: EngineKeeper | None = None, *,
@@ -216,5 +227,5 @@ def serve_live(app: Any, every_seconds: int, on_tick: Callable[[RunOutcome], Non
         if poller is not None:
             close_all([poller.reader])
         if keeper.fold is not None and keeper.fold.folded and not keeper.fold.erasure_seen:
-            snapshots.save(store, keeper.fold, now=app.now())  # a restart resumes from here
+            save_state(app, store, keeper.fold)  # a restart resumes from here
         store.close()

@@ -9,7 +9,7 @@ replied to, and which channels the message's template can use.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -50,6 +50,49 @@ class PolicyMemory(PackedSections):
     undecided: dict[str, datetime] = field(default_factory=dict)  # message -> decide at
     unsent: set[str] = field(default_factory=set)  # chosen, not yet sent
     released: dict[str, str] = field(default_factory=dict)  # held message -> reviewer
+    held: set[str] = field(default_factory=set)  # waiting for a reviewer
+
+    # Settled messages that ``forget_settled`` dropped are looked up here instead (the
+    # message's own stream in the store: see ``runner.settled_message_lookup``). Not
+    # annotated, so not a dataclass field: it is not part of a snapshot.
+    look_up = None  # Callable[[str], tuple[contact, channel] | None] | None
+
+    def addressee(self, message: str | None) -> tuple[str | None, str | None] | None:
+        """Whom ``message`` was for and the channel last chosen for it (None: no such
+        message)."""
+        if not message:
+            return None
+        scheduled = self.scheduled.get(message)
+        if scheduled is not None:
+            return scheduled.contact, self.channel_of.get(message)
+        look_up: Callable[[str], Any] | None = self.look_up
+        return look_up(message) if look_up is not None else None
+
+    def settled(self, message: str) -> bool:
+        """Nothing more will be decided or sent for it: its last decision was a
+        suppression, or a channel it has since been sent on or failed on for good."""
+        return message not in self.undecided and message not in self.unsent and (
+            message not in self.held)
+
+    def forget_settled(self, messages: Iterable[str], sends_after: datetime,
+                       mentions_kept: set[str]) -> None:
+        """Drop what only settled messages needed: each of ``messages`` (settled),
+        marketing sends too old for any cap to count at or after ``sends_after``, and the
+        mentions no message still held in memory answers (but those in
+        ``mentions_kept``)."""
+        for message in messages:
+            del self.scheduled[message]
+            self.channel_of.pop(message, None)
+            self.released.pop(message, None)
+        for contact in list(self.sends):
+            recent = [send for send in self.sends[contact] if send[1] > sends_after]
+            if recent:
+                self.sends[contact] = recent
+            else:
+                del self.sends[contact]
+        answered = mentions_kept | {s.trigger for s in self.scheduled.values()}
+        for touchpoint in [t for t in self.mentions if t not in answered]:
+            del self.mentions[touchpoint]
 
     def remember(self, event: Any) -> None:
         """Fold one recorded fact in (used when restoring, and as a run records)."""
@@ -58,6 +101,10 @@ class PolicyMemory(PackedSections):
             self.undecided[event.message] = datetime.fromisoformat(event.at)
         elif isinstance(event, je.MessageDecided):
             self.undecided.pop(event.message, None)
+            if isinstance(event, je.ReviewRequested):
+                self.held.add(event.message)
+            else:
+                self.held.discard(event.message)
             if isinstance(event, je.MessageDeferred) and event.not_before:
                 self.undecided[event.message] = datetime.fromisoformat(event.not_before)
             if isinstance(event, je.ChannelChosen):

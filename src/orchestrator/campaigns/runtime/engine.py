@@ -75,8 +75,7 @@ Emitted = NewFact  # what the engine emits: facts the store numbers when it reco
 ContextFor = Callable[[str | None, datetime], Any]  # contact key, moment -> contact view
 
 
-ENGINE_STATE = ("enrolments", "active_by_contact", "last_entry", "message_contact",
-                "message_enrolment", "_due")
+ENGINE_STATE = ("enrolments", "active_by_contact", "last_entry", "message_enrolment", "_due")
 
 
 class JourneyEngine(PackedSections):
@@ -88,7 +87,6 @@ class JourneyEngine(PackedSections):
         self.enrolments: dict[str, Enrolment] = {}
         self.active_by_contact: dict[str | None, set[str]] = {}
         self.last_entry: dict[tuple[str, str | None], datetime] = {}
-        self.message_contact: dict[str, str | None] = {}
         self.message_enrolment: dict[str, str] = {}
         self._due: list[tuple[datetime, str, str]] = []
         self._out: list[Emitted] = []
@@ -182,6 +180,18 @@ class JourneyEngine(PackedSections):
                                  if e.journey in archived), key=lambda e: e.id):
             self._end(enrolment, "archived", start)
 
+    def forget_settled(self, messages: Iterable[str]) -> None:
+        """Drop ``messages`` (their enrolments have ended: no wait looks for them) and the
+        due entries a resumed or ended wait left behind in the heap."""
+        for message in messages:
+            self.message_enrolment.pop(message, None)
+        enrolments = self.enrolments
+        self._due = list({entry for entry in self._due
+                          if (e := enrolments.get(entry[2])) is not None and e.due == entry[0]})
+        heapq.heapify(self._due)
+        for contact in [c for c, ids in self.active_by_contact.items() if not ids]:
+            del self.active_by_contact[contact]
+
     # --- restoring from recorded facts ------------------------------------------------------
 
     def restore(self, event: Any) -> None:
@@ -210,7 +220,6 @@ class JourneyEngine(PackedSections):
             if enrolment is not None:
                 enrolment.wait = {"outcome": event.outcome, "event": event.event}
         elif isinstance(event, je.MessageScheduled):
-            self.message_contact[event.message] = event.contact
             self.message_enrolment[event.message] = event.enrolment
 
     # --- reacting -------------------------------------------------------------------------------
@@ -356,7 +365,6 @@ class JourneyEngine(PackedSections):
             return  # public steps go out once per firing, private ones once per contact
         visit = enrolment.visits[step.id]
         message = "msg-" + uuid5(NAMESPACE, f"message:{enrolment.id}:{step.id}:{visit}").hex[:24]
-        self.message_contact[message] = enrolment.contact
         self.message_enrolment[message] = enrolment.id
         self._emit(message_stream(message), je.MessageScheduled, message=message,
                    enrolment=enrolment.id, contact=enrolment.contact, journey=enrolment.journey,

@@ -17,7 +17,7 @@ position and its ``at`` at most the engine's clock; until then it waits in
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.campaigns.runtime.decisions import PolicyMemory
@@ -35,6 +35,9 @@ ENGINE_FACTS = (je.ContactEnrolled, je.StepEntered, je.WaitEnded, je.EnrolmentEn
 LIFECYCLE_FACTS = (je.JourneyPaused, je.JourneyResumed, je.JourneyArchived)
 REMEMBERED_FACTS = (je.MessageScheduled, je.MessageDecided, je.MessageSent,
                     je.MessageFailed, je.ReviewApproved)
+# A settled message stays in memory this long after it was scheduled (the feedback about
+# it mostly comes within days); after that, feedback about it looks it up in the store.
+SETTLED_KEPT_FOR = timedelta(days=35)
 
 
 class EngineFold:
@@ -51,6 +54,9 @@ class EngineFold:
         self.lifecycle: dict[str, str] = {}  # journey -> paused/archived/active, if changed
         self._versions: list[PublishedVersion] | None = None  # parsed, not saved
         self.folded = 0  # events folded since this fold was made or loaded
+        self.clock: datetime | None = None  # the engine's, as the last run left it
+        # Marketing sends older than this before the clock were dropped (None: none was).
+        self.sends_kept_for: timedelta | None = None
         # An erasure since: this fold holds the contact's personal data as it was read
         # before; it must not be kept or saved (the next run folds the log again).
         self.erasure_seen = False
@@ -116,6 +122,27 @@ class EngineFold:
         self.unusable.clear()
         if positions:
             self.own = (min(positions), max(positions))
+
+    def forget_settled(self, clock: datetime, sends_kept_for: timedelta) -> int:
+        """Drop what the fold no longer needs as of the engine's ``clock``, so that its
+        size follows the contacts and the enrolments in progress, not the history's
+        length: messages settled more than :data:`SETTLED_KEPT_FOR` ago whose enrolment
+        has ended (feedback about them then looks them up in the store:
+        ``PolicyMemory.look_up``), marketing sends older than ``sends_kept_for`` (the
+        longest frequency cap's window: no cap counts them again), the mentions no
+        enrolment or message in memory answers, and stale due entries. How many messages
+        it dropped."""
+        memory, engine = self.memory, self.engine
+        before = clock - SETTLED_KEPT_FOR
+        active = engine.enrolments
+        gone = [message for message, scheduled in memory.scheduled.items()
+                if scheduled.enrolment not in active and memory.settled(message)
+                and datetime.fromisoformat(scheduled.at) < before]
+        memory.forget_settled(gone, clock - sends_kept_for,
+                              {e.trigger for e in active.values()})
+        engine.forget_settled(gone)
+        self.sends_kept_for = sends_kept_for
+        return len(gone)
 
     def _observe(self, event: Any) -> None:
         self.history.observe(event)

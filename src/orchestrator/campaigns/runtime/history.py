@@ -181,22 +181,20 @@ class ContactHistory:
     def observe_feedback(self, event: ev.MessageFeedbackRecorded, memory: PolicyMemory) -> None:
         """Feedback joins the facts of the contact the message was for, with the channel
         it went out on (a hard bounce, complaint or unsubscribe suppresses that channel)."""
-        scheduled = memory.scheduled.get(event.message or "")
-        channel = memory.channel_of.get(event.message or "")
-        state = self.contacts.get(scheduled.contact) if scheduled and scheduled.contact else None
+        contact, channel = memory.addressee(event.message) or (None, None)
+        state = self.contacts.get(contact) if contact else None
         if state is not None and channel is not None:
             apply(state, ChannelFeedback(event, channel))
 
-    def about(self, event: Any, message_contact: dict[str, str | None]) -> list[str | None]:
+    def about(self, event: Any, memory: PolicyMemory) -> list[str | None]:
         if isinstance(event, ev.SocialMentionReceived):
             owner = self.handle_owner.get(event.originator_id)
             return [owner if owner else f"handle:{event.originator_id.hex[:16]}"]
         if isinstance(event, ev.InboundSmsReceived):
             return sorted(self.phone_owners.get(event.originator_id, ()))
         if isinstance(event, ev.MessageFeedbackRecorded):
-            if event.message in message_contact:
-                return [message_contact[event.message]]
-            return []
+            addressee = memory.addressee(event.message)
+            return [addressee[0]] if addressee is not None else []
         return [getattr(event, "contact", None)]
 
     def view(self, contact: str | None, now: datetime) -> ContactView:

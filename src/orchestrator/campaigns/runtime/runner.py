@@ -52,7 +52,7 @@ from orchestrator.errors import OrchestratorError
 from orchestrator.ingest.touchpoints import TYPES
 from orchestrator.rendering.catalog import TemplateCatalog
 from orchestrator.store import Store
-from orchestrator.store.reader import read_log
+from orchestrator.store.reader import read_log, stream_events
 
 ENGINE_STREAM = uuid5(subjects.NAMESPACE, "engine:clock")
 FAILURES_STREAM = uuid5(subjects.NAMESPACE, "engine:processing-failures")
@@ -120,6 +120,7 @@ def run_until(store: Store, until: datetime, *, recorded_at: datetime, templates
     positions = _record(store, computed.emitted, until, computed.high_water,
                         recorded_at, computed.engine_version)
     computed.fold.recorded(positions)
+    computed.fold.clock = until
     report.recorded = len(computed.emitted)
     report.unsent = sorted(computed.memory.unsent)
     return report
@@ -151,6 +152,8 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
     elif fold is None:
         fold = EngineFold(thresholds)
     fold.history.thresholds = thresholds
+    fold.memory.look_up = settled_message_lookup(store)
+    fold.clock = clock
     fold.reclassify(clock, high_water)
     last_position = fold.position
     from_the_start = fold.position == 0
@@ -221,6 +224,20 @@ def compute_run(store: Store, until: datetime, *, recorded_at: datetime, templat
                           engine_version, memory, fold)
 
 
+def settled_message_lookup(store: Store) -> Callable[[str], tuple[str | None, str | None] | None]:
+    """Whom a message the fold no longer holds was for, and its last chosen channel, read
+    from the message's own stream (``EngineFold.forget_settled`` drops only settled
+    messages, whose stream no later decision changes)."""
+    def look_up(message: str) -> tuple[str | None, str | None] | None:
+        events = stream_events(store, subjects.message_stream(message))
+        scheduled = next((e for e in events if isinstance(e, je.MessageScheduled)), None)
+        if scheduled is None:
+            return None
+        chosen = [e.channel for e in events if isinstance(e, je.ChannelChosen)]
+        return scheduled.contact, chosen[-1] if chosen else None
+    return look_up
+
+
 def _unfolded(store: Store, fold: EngineFold) -> Iterable[Any]:
     """The events recorded after the fold's position, but for the last run's own (which
     the fold already holds: they are not even read)."""
@@ -252,7 +269,7 @@ class _Run:
     def touchpoint(self, event: Any, moment: datetime) -> None:
         touchpoint_type = TOUCHPOINT_TYPE[type(event)]
         fields = event_fields(event, touchpoint_type)
-        about = self.history.about(event, self.engine.message_contact)
+        about = self.history.about(event, self.memory)
         stages_before = {c: self.history.view(c, moment).stage for c in about if c}
         self.history.observe(event)
         self.memory.remember(event)
@@ -280,7 +297,6 @@ class _Run:
             "journey": SYSTEM_JOURNEY, "version": SYSTEM_VERSION, "step": SMS_HELP_STEP,
             "intent": "service", "audience": "personal", "template": SMS_HELP_TEMPLATE,
             "trigger": event.touchpoint_id, "at": moment.isoformat()})
-        self.engine.message_contact[message] = contact
         self.own_output.append(item)
 
     def collect(self, timeline: list) -> None:

@@ -24,7 +24,7 @@ import io
 import os
 import pickle
 import zlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -46,7 +46,7 @@ from orchestrator.store import Store
 
 # Bumped whenever what a fold holds, or how it folds, changes: an older snapshot is then
 # ignored (and replaced by the next run).
-FORMAT = 5
+FORMAT = 6
 
 metadata = MetaData()
 snapshots = Table(
@@ -76,7 +76,8 @@ def save(store: Store, fold: EngineFold, *, now: datetime) -> None:
              "sections": fold.history.packed_sections(_pack),
              "memory": fold.memory.packed_sections(MEMORY_STATE, _pack),
              "engine": fold.engine.packed_sections(ENGINE_STATE, _pack),
-             "nothing_due_before": _earliest_due(fold)}
+             "nothing_due_before": _earliest_due(fold), "clock": fold.clock,
+             "sends_kept_for": fold.sends_kept_for}
     plain = zlib.compress(_pack(state), 1)
     metadata.create_all(store.engine, checkfirst=True)
     subject, key = _key(store, _row(store))
@@ -90,8 +91,11 @@ def save(store: Store, fold: EngineFold, *, now: datetime) -> None:
         upsert(conn, snapshots, [row], ["name"])
 
 
-def load(store: Store, thresholds: StageThresholds) -> EngineFold | None:
-    """The saved fold, or None when there is none that can be trusted (see the module)."""
+def load(store: Store, thresholds: StageThresholds,
+         sends_needed: timedelta = timedelta(0)) -> EngineFold | None:
+    """The saved fold, or None when there is none that can be trusted (see the module),
+    or when it dropped marketing sends that a cap of ``sends_needed`` would still count
+    (the caps were made longer since it was saved)."""
     row = _row(store)
     if row is None or row["format"] != FORMAT:
         return None
@@ -104,9 +108,11 @@ def load(store: Store, thresholds: StageThresholds) -> EngineFold | None:
     sealed = bytes(row["sealed"])
     try:
         plain = AESGCM(key).decrypt(sealed[:12], sealed[12:], _aad(row["position"], own))
-        return _restored(_unpack(zlib.decompress(plain)), thresholds)
+        fold = _restored(_unpack(zlib.decompress(plain)), thresholds)
     except (InvalidTag, zlib.error, SnapshotUnreadable, KeyError, TypeError):
         return None  # not what this version saves: the next run folds the log again
+    kept = fold.sends_kept_for
+    return fold if kept is None or kept >= sends_needed else None
 
 
 def _restored(state: dict[str, Any], thresholds: StageThresholds) -> EngineFold:
@@ -120,6 +126,7 @@ def _restored(state: dict[str, Any], thresholds: StageThresholds) -> EngineFold:
                                                   state["reported"])
     fold.position, fold.own = state["position"], state["own"]
     fold.published, fold.lifecycle = state["published"], state["lifecycle"]
+    fold.clock, fold.sends_kept_for = state["clock"], state["sends_kept_for"]
     return fold
 
 

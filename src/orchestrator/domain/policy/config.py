@@ -91,6 +91,11 @@ class PolicyConfig:
     review_stances: frozenset[str] = frozenset({"hostile"})
     review_author_kinds: frozenset[str] = frozenset({"press", "competitor"})
 
+    @property
+    def longest_cap_window(self) -> timedelta:
+        """How far back any frequency cap counts sends (zero without caps)."""
+        return max((cap.window for cap in self.frequency_caps), default=timedelta(0))
+
     def __post_init__(self) -> None:
         # Accept any iterable from configuration files, store immutable values.
         for name in ("known_customer_kinds", "no_marketing_kinds", "review_stances",
