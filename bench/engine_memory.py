@@ -43,7 +43,7 @@ WEEKS = [int(n) for n in os.environ.get("BENCH_MEMORY_WEEKS", "8,24,72").split("
 FIRST_MONDAY = datetime(2025, 1, 6, tzinfo=UTC)
 REPOSITORY = Path(__file__).resolve().parents[1]
 TEMPLATES = str(REPOSITORY / "templates")
-GROWTH_TARGET = 1.5
+GROWTH_TARGET = 1.5  # each size's state over the smallest's
 # The weekly runs save the state every time (the product's default saves it once 20,000
 # events were folded since: a measure at a checkpoint would see a state of some weeks ago).
 SAVED_EVERY_RUN = {"ORCHESTRATOR_ENGINE_SNAPSHOT_EVERY": "1"}

@@ -216,10 +216,12 @@ class _Dispatcher:
         self.senders = {name: Sender(adapter) for name, adapter in channels.items()}
         # One semaphore a channel: adapters say how many hand-overs they take at once
         # (an SMTP connection or an outbox file: one; an HTTP API: several).
-        self.slots = {name: threading.Semaphore(
-            max(1, int(getattr(adapter, "max_concurrency", 1))))
-            for name, adapter in channels.items()}
-        self.pool_size = max(1, concurrency)
+        self.slot_counts = {name: max(1, int(getattr(adapter, "max_concurrency", 1)))
+                            for name, adapter in channels.items()}
+        self.slots = {name: threading.Semaphore(count)
+                      for name, count in self.slot_counts.items()}
+        self.concurrency = max(1, concurrency)
+        self.pool_size = self.concurrency
         self._memory: Any = None
         self._outbound: dict[str, OutboundMessage] = {}  # rendered, until recorded
         self.held_journeys: frozenset[str] = frozenset()
@@ -238,6 +240,11 @@ class _Dispatcher:
                 elif due is not None:
                     queue.append(due)
         queue.sort(key=lambda due: (due.moment, due.message))  # in the order decided
+        # No more threads than the channels in use take hand-overs at once: a thread
+        # more only waits on a channel's slot, and contends for the interpreter's lock.
+        slots = sum(self.slot_counts.get(channel, 1)
+                    for channel in {due.chosen.channel for due in queue})
+        self.pool_size = max(1, min(self.concurrency, slots))
         with ThreadPoolExecutor(max_workers=self.pool_size,
                                 thread_name_prefix="dispatch") as pool:
             return self._hand_over(pool, queue)

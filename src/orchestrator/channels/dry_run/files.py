@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -24,10 +23,15 @@ __all__ = ["AppendOnceLog", "write_atomically"]
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
     No fsync: a dry run trades durability for speed; a crash loses at most the newest
-    file, which a re-send writes again."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                             suffix=".tmp")
+    file, which a re-send writes again. The temporary file is named by process and
+    thread (each writes one file at a time), which spares ``mkstemp``'s random names and
+    retries on every message."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        descriptor = os.open(temporary, _FLAGS, 0o600)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(temporary, _FLAGS, 0o600)
     try:
         with os.fdopen(descriptor, "wb") as out:
             out.write(data)
@@ -36,6 +40,9 @@ def write_atomically(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 
 
 class AppendOnceLog:
