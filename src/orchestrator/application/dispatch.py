@@ -43,10 +43,10 @@ from orchestrator.application.composing import (
     contact_context,
     recipient_address,
 )
+from orchestrator.application.contact_memory import contact_policy_memory
 from orchestrator.application.sending import Sender, retry_delay
 from orchestrator.campaigns.runtime.failover import (
     failover_decision,
-    policy_memory,
     rejected_channels,
 )
 from orchestrator.channels.errors import (
@@ -448,10 +448,12 @@ class _Dispatcher:
     def _failover(self, due: _Due, rejected: frozenset[str]) -> NewFact | None:
         if self.desk is None or due.chosen.channel == "social":
             return None
-        if self._memory is None:
-            self._memory = policy_memory(self.store)
-        return failover_decision(self.store, _scheduled(due), rejected, self.desk,
-                                 due.moment, self._memory)
+        scheduled = _scheduled(due)
+        memory = self._memory
+        if memory is None and scheduled.contact:  # (a worker: no run's memory at hand)
+            memory = contact_policy_memory(self.store, scheduled.contact, due.events)
+        return failover_decision(self.store, scheduled, rejected, self.desk,
+                                 due.moment, memory)
 
 
 def _scheduled(due: _Due) -> je.MessageScheduled:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.application.contact_memory import contact_policy_memory
 from orchestrator.application.stores import store_of
 from orchestrator.application.tail import finish_write
 from orchestrator.campaigns.runtime import review
 from orchestrator.campaigns.runtime.decisions import PolicyDesk
 from orchestrator.campaigns.runtime.versions import pinned_templates, published_versions
+from orchestrator.domain import journey_events as je
 from orchestrator.projections.contact_directory import message_rows
 from orchestrator.projections.runner import read_directory
 from orchestrator.rendering.catalog import TemplateCatalog
@@ -36,6 +38,12 @@ def decide_review(app: Any, message: str, *, approve: bool, actor: str | None = 
                   note: str | None = None) -> str:
     with store_of(app) as store:
         status = review.act(store, message, approve=approve, actor=actor or app.settings.actor,
-                            note=note, now=app.now(), desk=policy_desk(app, store))
+                            note=note, now=app.now(), desk=policy_desk(app, store),
+                            memory_for=lambda contact, events: contact_policy_memory(
+                                store, contact, events, _trigger(events)))
         finish_write(app, store)
     return status
+
+
+def _trigger(events: list[Any]) -> str | None:
+    return next((e.trigger for e in events if isinstance(e, je.MessageScheduled)), None)

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from orchestrator.campaigns.runtime.decisions import (
-    REMEMBERED,
     PolicyDesk,
     PolicyMemory,
     decision_event_fields,
@@ -21,7 +20,7 @@ from orchestrator.domain import subjects
 from orchestrator.domain.new_fact import NewFact
 from orchestrator.domain.vocabulary import PRIVATE_CHANNELS
 from orchestrator.store import Store
-from orchestrator.store.reader import contact_state, read_log
+from orchestrator.store.reader import contact_state
 
 FAILOVER_RULE_PREFIX = "failover"
 
@@ -32,7 +31,7 @@ def rejected_channels(events: Iterable[Any]) -> frozenset[str]:
 
 
 def failover_decision(store: Store, scheduled: je.MessageScheduled, rejected: frozenset[str],
-                      desk: PolicyDesk, now: datetime, memory: PolicyMemory | None = None
+                      desk: PolicyDesk, now: datetime, memory: PolicyMemory
                       ) -> NewFact | None:
     """The policy's decision for ``scheduled`` without the ``rejected`` channels, or None
     when it is not a private message (a public post has no other channel to try) or no
@@ -42,8 +41,6 @@ def failover_decision(store: Store, scheduled: je.MessageScheduled, rejected: fr
     remaining = (desk.live & frozenset(PRIVATE_CHANNELS)) - rejected
     if not remaining:
         return None
-    if memory is None:
-        memory = policy_memory(store)
     state = contact_state(store, scheduled.contact, now, with_feedback=True)
     narrowed = PolicyDesk(desk.templates, desk.thresholds, desk.config, live=remaining,
                           renderer=desk.renderer, pinned=desk.pinned)
@@ -56,11 +53,3 @@ def failover_decision(store: Store, scheduled: je.MessageScheduled, rejected: fr
                         f"{fields['reason']}")
     fields["facts"] = {**fields["facts"], "rejected_channels": sorted(rejected)}
     return NewFact(subjects.message_stream(scheduled.message), je.ChannelChosen, fields)
-
-
-def policy_memory(store: Store) -> PolicyMemory:
-    """What the policy remembers of earlier decisions (frequency caps count them)."""
-    memory = PolicyMemory()
-    for recorded in read_log(store, only=REMEMBERED):
-        memory.remember(recorded.event)
-    return memory

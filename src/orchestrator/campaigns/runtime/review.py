@@ -9,11 +9,11 @@ stopped it. Both are facts on the message's stream."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from orchestrator.campaigns.runtime.decisions import (
-    REMEMBERED,
     PolicyDesk,
     PolicyMemory,
     decision_event_fields,
@@ -25,11 +25,14 @@ from orchestrator.domain import subjects
 from orchestrator.domain.new_fact import NewFact
 from orchestrator.errors import UsageError
 from orchestrator.store import Store
-from orchestrator.store.reader import contact_state, read_log, stream_events
+from orchestrator.store.reader import contact_state, stream_events
+
+MemoryFor = Callable[[str, list[Any]], PolicyMemory]  # contact, the message's events
 
 
 def act(store: Store, message: str, *, approve: bool, actor: str, note: str | None,
-        now: datetime, desk: PolicyDesk) -> str:
+        now: datetime, desk: PolicyDesk, memory_for: MemoryFor) -> str:
+    """``memory_for``: the policy's memory for the contact's decisions (the caps)."""
     stream = subjects.message_stream(message)
     events = stream_events(store, stream)
     decisions = [e for e in events if isinstance(e, je.MessageDecided)]
@@ -42,7 +45,7 @@ def act(store: Store, message: str, *, approve: bool, actor: str, note: str | No
     verdict = {"message": message, "actor": actor, "note": note, "at": at}
     if approve:
         facts = [NewFact(stream, je.ReviewApproved, verdict),
-                 _decided_again(store, events, message, actor, now, desk)]
+                 _decided_again(store, events, message, actor, now, desk, memory_for)]
     else:
         facts = [NewFact(stream, je.ReviewDismissed, verdict),
                  NewFact(stream, je.MessageSuppressed, {
@@ -58,16 +61,14 @@ def act(store: Store, message: str, *, approve: bool, actor: str, note: str | No
 
 
 def _decided_again(store: Store, events: list[Any], message: str, actor: str,
-                   now: datetime, desk: PolicyDesk) -> NewFact:
+                   now: datetime, desk: PolicyDesk, memory_for: MemoryFor) -> NewFact:
     """The policy's decision on a released message, as of the release."""
     scheduled = next(e for e in events if isinstance(e, je.MessageScheduled))
     versions = {(v.id, v.version): v for v in published_versions(store)}
     version = versions.get((scheduled.journey, scheduled.version))
-    memory = PolicyMemory()
-    for recorded in read_log(store, only=REMEMBERED):
-        memory.remember(recorded.event)
-    memory.released[message] = actor
     contact = scheduled.contact
+    memory = memory_for(contact, events) if contact else PolicyMemory()
+    memory.released[message] = actor
     state = (contact_state(store, contact, now, with_feedback=True)
              if contact and not contact.startswith("handle:") else None)
     decision = desk.decide(scheduled, state, memory, replies_to_mention(version), now)
