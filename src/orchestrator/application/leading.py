@@ -47,7 +47,7 @@ from orchestrator.persistence.leader_lock import (
     FileLeaderLock,
     LeaderLock,
 )
-from orchestrator.persistence.postgres import Address
+from orchestrator.persistence.pg_address import Address
 from orchestrator.store import StoreLocation, without_secrets
 
 log = logging.getLogger(__name__)

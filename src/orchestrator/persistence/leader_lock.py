@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import psycopg
 
-from orchestrator.persistence.postgres import CONNECT_TIMEOUT_SECONDS, Address
+from orchestrator.persistence.pg_address import CONNECT_TIMEOUT_SECONDS, Address
 
 # A check of the lock's connection never hangs longer than this (a half-open TCP
 # connection to a lost server answers nothing): the leader then counts the lock as lost.

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -26,31 +25,14 @@ from psycopg.sql import SQL, Identifier
 
 from orchestrator.errors import UsageError
 from orchestrator.persistence import chain
+from orchestrator.persistence.pg_address import (
+    CONNECT_TIMEOUT_SECONDS,
+    READ_ONLY,
+    READ_ONLY_OPTIONS,
+    Address,
+)
 
 APPEND_ONLY_TABLES = ("stored_events", "event_chain", "touchpoints")
-READ_ONLY = "ORCHESTRATOR_READ_ONLY"
-# Seconds one connection attempt may take (libpq's connect_timeout): an unreachable
-# server is reported in seconds, not after the pool's 30 s of retries.
-CONNECT_TIMEOUT_SECONDS = 3
-READ_ONLY_OPTIONS = "-c default_transaction_read_only=on"
-
-
-@dataclass(frozen=True)
-class Address:
-    """Where a PostgreSQL store is: server, credentials, database and schema."""
-
-    host: str
-    port: str
-    user: str
-    password: str = field(repr=False)
-    dbname: str = ""
-    schema: str = "public"
-
-    def server(self) -> str:
-        return (f"{self.host}:{self.port}, database {self.dbname}, "
-                f"as {self.user or 'the default user'}")
-
-
 def inspect(address: Address, *, read_only: bool) -> tuple[frozenset[str] | None, str, str]:
     """What is in the store's schema, found in one short connection: the names of its
     tables (None when the schema does not exist), the place as messages name it, and why

@@ -29,7 +29,7 @@ from eventsourcing.persistence import JSONTranscoder, Mapper
 
 from orchestrator.domain.new_fact import NewFact
 from orchestrator.errors import UsageError
-from orchestrator.persistence import postgres as pg_backend
+from orchestrator.persistence import pg_address
 from orchestrator.persistence import sqlite as sqlite_backend
 from orchestrator.persistence.sealing import KeyRing, SealingMapper, new_key
 
@@ -159,7 +159,7 @@ class StoreLocation:
             env["POSTGRES_SCHEMA"] = self.pg_schema
         if read_only:
             env["CREATE_TABLE"] = "no"
-            env[pg_backend.READ_ONLY] = "1"
+            env[pg_address.READ_ONLY] = "1"
         return env
 
 
@@ -278,7 +278,7 @@ class Store:
         self.location = location
         self.read_only = read_only
         self._engine: Any = None
-        self.backend: Any = sqlite_backend if location.backend == "sqlite" else pg_backend
+        self.backend: Any = sqlite_backend if location.backend == "sqlite" else _postgres()
         _recognise(location, read_only=read_only)
         self.ledger = Ledger(location.eventsourcing_env(read_only=read_only))
         self.recorder: Any = self.ledger.recorder
@@ -347,6 +347,13 @@ def cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _postgres() -> Any:
+    """The PostgreSQL backend, imported when a store is on PostgreSQL (the driver is a
+    tenth of a command's start-up on SQLite)."""
+    from orchestrator.persistence import postgres
+    return postgres
+
+
 def _recognise(location: StoreLocation, *, read_only: bool) -> None:
     """Make sure ``location`` holds one of our stores, or nothing at all (then a writer
     may make one there), before anything is created or written: a file that is not an
@@ -357,7 +364,7 @@ def _recognise(location: StoreLocation, *, read_only: bool) -> None:
             tables, where, absent = sqlite_backend.inspect(location.sqlite_path,
                                                            read_only=read_only)
         else:
-            tables, where, absent = pg_backend.inspect(pg_backend.Address(
+            tables, where, absent = _postgres().inspect(pg_address.Address(
                 host=location.pg_host, port=location.pg_port, user=location.pg_user,
                 password=location.pg_password, dbname=location.pg_dbname,
                 schema=location.pg_schema or "public"), read_only=read_only)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event
 
-from orchestrator.persistence.postgres import CONNECT_TIMEOUT_SECONDS
+from orchestrator.persistence.pg_address import CONNECT_TIMEOUT_SECONDS
 from orchestrator.persistence.sqlite import BUSY_TIMEOUT_SECONDS
 
 
