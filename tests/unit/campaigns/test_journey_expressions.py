@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from orchestrator.campaigns.language.expressions import (
     MAX_NESTING,
@@ -174,3 +176,48 @@ def test_only_the_three_names_reach_the_expression():
     assert compiled.evaluate({"contact": FakeContact(), "secret": object()}) is True
     with pytest.raises(ExpressionFailed, match="'contact' is undefined"):
         compiled.evaluate({"secret": object()})
+
+
+# A segment over a population: one compiled run over every contact gives what one
+# evaluation a contact gives (False where it cannot be evaluated), in the same sandbox.
+SEGMENT_SOURCES = [
+    "contact.stage == 'light_buyer'",
+    "contact.purchases_within('30d') >= 2",
+    "contact.attributes.vip and contact.attributes['tier'] == 'gold'",
+    "event.amount > 20",
+    "contact.stage ~ '}}{% for x in range(9) %}{{' == 'a'",
+    "not contact.attributes.missing",
+]
+
+
+def one_by_one(compiled, contexts):
+    def holds(context):
+        try:
+            return bool(compiled.evaluate(context))
+        except ExpressionFailed:
+            return False
+    return [holds(context) for context in contexts]
+
+
+@given(st.sampled_from(SEGMENT_SOURCES), st.lists(st.tuples(
+    st.sampled_from(["light_buyer", "regular_buyer", "unknown"]),
+    st.one_of(st.booleans(), st.none(), st.text(max_size=3)),
+    st.sampled_from(["gold", "silver"]),
+    st.integers(0, 4),
+    st.one_of(st.floats(0, 50, allow_nan=False), st.just("ten"), st.none())), max_size=30))
+def test_a_segment_over_many_contacts_holds_where_each_evaluation_holds(source, people):
+    contexts = [{"contact": FakeContact(stage=stage, attributes={"vip": vip, "tier": tier},
+                                        purchases={"30d": bought, "1w": 0}),
+                 "event": {"amount": amount}, "journey": {"id": "j", "version": 1}}
+                for stage, vip, tier, bought, amount in people]
+    compiled = compile_expression(source)
+    assert compiled.holds_for_each(contexts) == one_by_one(compiled, contexts)
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["9 ** 999999 > 1", "event.text * 100000 == ''", "[1] * 100000 == []"],
+)
+def test_a_segment_that_would_build_huge_values_holds_for_no_one(source):
+    compiled = compile_expression(source)
+    assert compiled.holds_for_each([{"event": FakeEvent()}] * 3) == [False] * 3

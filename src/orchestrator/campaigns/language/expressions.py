@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,31 @@ class CompiledExpression:
             )
             raise ExpressionFailed(f"expression {self.source!r}{where} failed: {exc}") from exc
 
+    def holds_for_each(self, contexts: Sequence[Mapping[str, object]]) -> list[bool]:
+        """Whether the expression is true in each of ``contexts``: one run of one compiled
+        function over all of them (a broadcast's segment over the population), not one
+        call per context. The same expression tree runs in the same sandbox. Where it
+        cannot be evaluated for a context, that context gets False, as one
+        :meth:`evaluate` that raises would: the batch is then evaluated context by
+        context."""
+        rows = [tuple(context.get(name) for name in _ROW_NAMES) for context in contexts]
+        if not rows:
+            return []
+        try:
+            marks = "".join(_over_rows(self.source)(rows=rows))
+        except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError,
+                AttributeError, RecursionError):
+            marks = ""
+        if len(marks) == len(rows):
+            return [mark == "1" for mark in marks]
+        return [self._holds(context) for context in contexts]
+
+    def _holds(self, context: Mapping[str, object]) -> bool:
+        try:
+            return bool(self.evaluate(context))
+        except ExpressionFailed:
+            return False
+
 
 def compile_expression(source: str, position: Position | None = None) -> CompiledExpression:
     """Check ``source`` and compile it; raises :class:`ExpressionInvalid` with every
@@ -108,6 +133,25 @@ def compile_expression(source: str, position: Position | None = None) -> Compile
         raise ExpressionInvalid(problems)
     template = environment.compile_expression(source)
     return CompiledExpression(source, position, frozenset(names), template)
+
+
+_ROW_NAMES = ("contact", "event", "journey")
+
+
+@functools.lru_cache(maxsize=256)
+def _over_rows(source: str) -> Any:
+    """The checked expression's own tree inside a loop over rows of (contact, event,
+    journey), compiled once: a generator of '1' or '0' a row. Built from the tree, not
+    from text, so nothing in the expression's source can reach the loop around it."""
+    environment = _sandbox()
+    loop = nodes.For(
+        nodes.Tuple([nodes.Name(name, "store") for name in _ROW_NAMES], "store"),
+        nodes.Name("rows", "load"),
+        [nodes.Output([nodes.CondExpr(_parse(environment, source), nodes.Const("1"),
+                                      nodes.Const("0"))])],
+        [], None, False)
+    template = environment.from_string(nodes.Template([loop], lineno=1))
+    return template.generate
 
 
 class _ExpressionSandbox(ImmutableSandboxedEnvironment):

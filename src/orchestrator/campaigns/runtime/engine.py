@@ -47,6 +47,7 @@ from orchestrator.domain.new_fact import NewFact
 from orchestrator.domain.subjects import NAMESPACE, message_stream
 
 MAX_STEPS_WITHOUT_WAIT = 1000
+SEGMENT_BATCH = 5000  # contacts whose segment is evaluated in one run (bounds the views held)
 # Touchpoint fields left out of ``wait.event`` as recorded (it lives in the enrolment's
 # stream, which ``forget`` does not erase).
 PERSONAL_FIELDS = frozenset({"email", "phone", "address", "attributes", "handle", "text",
@@ -148,13 +149,15 @@ class JourneyEngine(PackedSections):
         if any(not s.is_public for s in sends):
             segment = journey.trigger.segment if isinstance(journey.trigger,
                                                             ScheduleTrigger) else None
-            for contact in sorted(contacts):
-                if not self._may_enter(journey, contact, fired_at):
-                    continue
-                if segment is not None and not self._holds(segment, contact, {}, version,
-                                                           fired_at):
-                    continue
-                self._enrol(version, contact, trigger, "schedule", fired_at)
+            entering = [c for c in sorted(contacts) if self._may_enter(journey, c, fired_at)]
+            for start in range(0, len(entering), SEGMENT_BATCH):
+                batch = entering[start:start + SEGMENT_BATCH]
+                if segment is not None:  # one compiled run over the batch, not one a contact
+                    holds = segment.holds_for_each([
+                        self._context(contact, {}, version, fired_at) for contact in batch])
+                    batch = [c for c, held in zip(batch, holds, strict=True) if held]
+                for contact in batch:
+                    self._enrol(version, contact, trigger, "schedule", fired_at)
 
     def broadcasts(self) -> list[PublishedVersion]:
         return [v for v in self.latest.values()
