@@ -10,7 +10,9 @@ verify and ingest through the command line at three sizes: bench/throughput.py,
 ``python -m bench.throughput``) take ``BENCH_THROUGHPUT_SIZES`` and
 ``BENCH_THROUGHPUT_REPEATS``; the live service's (bench/live_service.py) take
 ``BENCH_LIVE_SIZES``; the engine state's size over a growing history
-(bench/engine_memory.py) ``BENCH_MEMORY_CONTACTS`` and ``BENCH_MEMORY_WEEKS``.
+(bench/engine_memory.py) ``BENCH_MEMORY_CONTACTS`` and ``BENCH_MEMORY_WEEKS``; issue
+13's run with sends through the command line (bench/run_with_sends.py)
+``BENCH_SENDS_CUSTOMERS`` and ``BENCH_SENDS_REPEATS``.
 """
 
 from __future__ import annotations
@@ -445,6 +447,9 @@ def main() -> int:
         from bench.engine_memory import bench_engine_memory
         (folder / "engine-memory").mkdir()
         results.extend(bench_engine_memory(folder / "engine-memory", row))
+        from bench.run_with_sends import bench_run_with_sends
+        (folder / "run-with-sends").mkdir()
+        results.extend(bench_run_with_sends(folder / "run-with-sends", row))
         from bench.workers import bench_workers
         results.extend(bench_workers(folder / "workers", row))
         from bench.throughput import bench_throughput
