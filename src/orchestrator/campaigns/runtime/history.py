@@ -11,6 +11,7 @@ from uuid import UUID
 
 from orchestrator.campaigns.language.durations import parse_duration
 from orchestrator.campaigns.runtime.decisions import PolicyMemory
+from orchestrator.campaigns.runtime.packed import PackedSections
 from orchestrator.domain import events as ev
 from orchestrator.domain import subjects
 from orchestrator.domain.contact import ContactState, apply
@@ -110,52 +111,25 @@ class ContactStates:
         return {**self._packed, **{key: pack(state) for key, state in self._states.items()}}
 
 
-class ContactHistory:
+class ContactHistory(PackedSections):
     """Contacts' facts as the clock passes them, and who each touchpoint is about.
 
     The owners of handles and phone numbers and the latest STOP/START of each number are
-    sections a snapshot restores packed, unpacked on first use (``restore_packed``)."""
+    sections a snapshot restores packed, unpacked on first use (``restore``)."""
 
     SECTIONS = ("handle_owner", "phone_owners", "phone_opt_outs")
 
     def __init__(self, thresholds: StageThresholds):
         self.thresholds = thresholds
         self.contacts = ContactStates()
-        self._handle_owner: dict[UUID, str] | None = {}
-        self._phone_owners: dict[UUID, set[str]] | None = defaultdict(set)
-        self._phone_opt_outs: dict[UUID, ev.InboundSmsReceived] | None = {}  # latest STOP/START
-        self._packed: dict[str, bytes] = {}
-        self._unpack: Unpack | None = None
+        self.handle_owner: dict[UUID, str] = {}
+        self.phone_owners: dict[UUID, set[str]] = defaultdict(set)
+        self.phone_opt_outs: dict[UUID, ev.InboundSmsReceived] = {}  # latest STOP/START
 
-    def restore_packed(self, contacts: dict[str, bytes], sections: dict[str, bytes],
-                       unpack: Unpack, unpack_contact: Unpack | None = None) -> None:
+    def restore(self, contacts: dict[str, bytes], sections: dict[str, bytes],
+                unpack: Unpack, unpack_contact: Unpack | None = None) -> None:
         self.contacts = ContactStates(contacts, unpack_contact or unpack)
-        self._packed, self._unpack = dict(sections), unpack
-        for name in self.SECTIONS:
-            setattr(self, f"_{name}", None)
-
-    def packed_sections(self, pack: Callable[[Any], bytes]) -> dict[str, bytes]:
-        return {name: self._packed[name] if getattr(self, f"_{name}") is None
-                else pack(getattr(self, f"_{name}")) for name in self.SECTIONS}
-
-    def _section(self, name: str) -> Any:
-        value = getattr(self, f"_{name}")
-        if value is None:
-            value = self._unpack(self._packed.pop(name))  # type: ignore[misc]
-            setattr(self, f"_{name}", value)
-        return value
-
-    @property
-    def handle_owner(self) -> dict[UUID, str]:
-        return self._section("handle_owner")
-
-    @property
-    def phone_owners(self) -> dict[UUID, set[str]]:
-        return self._section("phone_owners")
-
-    @property
-    def phone_opt_outs(self) -> dict[UUID, ev.InboundSmsReceived]:
-        return self._section("phone_opt_outs")
+        self.restore_packed(sections, unpack)
 
     def observe(self, event: Any) -> None:
         contact = getattr(event, "contact", None)

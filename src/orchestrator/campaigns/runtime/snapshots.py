@@ -73,7 +73,7 @@ def save(store: Store, fold: EngineFold, *, now: datetime) -> None:
              "unusable": fold.unusable, "reported": fold.reported,
              "published": fold.published, "lifecycle": fold.lifecycle,
              "contacts": fold.history.contacts.packed(_pack_contact),
-             "sections": fold.history.packed_sections(_pack),
+             "sections": fold.history.packed_sections(fold.history.SECTIONS, _pack),
              "memory": fold.memory.packed_sections(MEMORY_STATE, _pack),
              "engine": fold.engine.packed_sections(ENGINE_STATE, _pack),
              "nothing_due_before": _earliest_due(fold), "clock": fold.clock,
@@ -117,8 +117,7 @@ def load(store: Store, thresholds: StageThresholds,
 
 def _restored(state: dict[str, Any], thresholds: StageThresholds) -> EngineFold:
     fold = EngineFold(thresholds)
-    fold.history.restore_packed(state["contacts"], state["sections"], _unpack,
-                                _unpack_contact)
+    fold.history.restore(state["contacts"], state["sections"], _unpack, _unpack_contact)
     fold.memory.restore_packed(state["memory"], _unpack)
     fold.engine.restore_packed(state["engine"], _unpack)
     fold.engine.nothing_due_before = state["nothing_due_before"]
